@@ -1,0 +1,2 @@
+"""coopledger.cli"""
+def main() -> None: print("hi")

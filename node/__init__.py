@@ -1,0 +1,1 @@
+"""coopledger.node"""

@@ -1,0 +1,161 @@
+"""The derived state of a set of entries, and its canonical form.
+
+``LedgerState`` is what the fold produces: per co-op (author), its name, how much of its
+log applies, its head, a fork proof or a broken link if any, entries of kinds this
+version does not fold, and totals per kind. ``to_value()`` is the canonical value whose
+encoding's SHA-256 is the ``state_hash`` two nodes compare.
+
+Totals are stored as lists of rows sorted by their key columns, so the encoding does
+not depend on the order in which entries were applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import cast
+
+from coopledger import crypto
+
+from ._codec import Value, encode
+from ._decimal import ZERO, Quantity
+from ._entry import GENESIS_KIND, Entry
+from ._kinds import is_known_kind
+
+STATE_VERSION = 1
+
+# kind → the body fields that key its totals, and the field that is summed.
+TOTAL_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "labor": (("member", "category", "paid"), "hours"),
+    "material": (("item", "unit", "direction"), "quantity"),
+    "energy": (("flow", "source"), "kwh"),
+    "goods": (("item", "unit", "flow"), "quantity"),
+}
+
+TotalKey = tuple[str | bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForkProof:
+    """Two different entries by one author at one seq: ``a`` < ``b`` are their ids,
+    the two smallest ids held at the lowest forked seq (so every node picks the same)."""
+
+    seq: int
+    a: bytes
+    b: bytes
+
+
+@dataclass(slots=True)
+class AuthorState:
+    """What the fold knows about one author's log."""
+
+    name: str | None = None
+    length: int = 0
+    head: bytes | None = None
+    head_ts: int | None = None
+    fork: ForkProof | None = None
+    broken: tuple[int, str] | None = None  # (seq, reason) where the chain breaks
+    unknown: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, dict[TotalKey, Quantity]] = field(default_factory=dict)
+
+    def apply(self, entry: Entry) -> None:
+        """Apply ``entry``, the next entry of this log (the fold checked that it is)."""
+        self.length = entry.seq
+        self.head = entry.id
+        self.head_ts = entry.ts
+        self.broken = None
+        kind = entry.kind
+        if kind == GENESIS_KIND:
+            self.name = cast(str, entry.body["name"])
+        elif kind in TOTAL_KEYS:
+            key_fields, amount_field = TOTAL_KEYS[kind]
+            key: TotalKey = tuple(
+                _key_part(kind, f, entry.body.get(f)) for f in key_fields
+            )
+            table = self.totals.setdefault(kind, {})
+            table[key] = table.get(key, ZERO) + Quantity.parse(
+                cast(str, entry.body[amount_field])
+            )
+        elif not is_known_kind(kind):
+            self.unknown[kind] = self.unknown.get(kind, 0) + 1
+
+    def to_value(self) -> dict[str, Value]:
+        totals: dict[str, Value] = {}
+        for kind in sorted(self.totals):
+            rows = sorted(self.totals[kind].items(), key=lambda kv: _sort_key(kv[0]))
+            totals[kind] = [[*k, str(q)] for k, q in rows]
+        return {
+            "name": self.name,
+            "length": self.length,
+            "head": self.head,
+            "head_ts": self.head_ts,
+            "fork": None
+            if self.fork is None
+            else {"seq": self.fork.seq, "a": self.fork.a, "b": self.fork.b},
+            "broken": None
+            if self.broken is None
+            else {"seq": self.broken[0], "reason": self.broken[1]},
+            "unknown": dict(sorted(self.unknown.items())),
+            "totals": totals,
+        }
+
+    @classmethod
+    def from_value(cls, value: Mapping[str, Value]) -> AuthorState:
+        """Rebuild an AuthorState from ``to_value()`` output (a stored derived row)."""
+        st = cls()
+        st.name = cast("str | None", value["name"])
+        st.length = cast(int, value["length"])
+        st.head = cast("bytes | None", value["head"])
+        st.head_ts = cast("int | None", value["head_ts"])
+        fork = cast("dict[str, Value] | None", value["fork"])
+        if fork is not None:
+            st.fork = ForkProof(cast(int, fork["seq"]), cast(bytes, fork["a"]),
+                                cast(bytes, fork["b"]))
+        broken = cast("dict[str, Value] | None", value["broken"])
+        if broken is not None:
+            st.broken = (cast(int, broken["seq"]), cast(str, broken["reason"]))
+        st.unknown = dict(cast("dict[str, int]", value["unknown"]))
+        for kind, rows in cast("dict[str, list[list[Value]]]", value["totals"]).items():
+            st.totals[kind] = {
+                tuple(cast("list[str | bool]", row[:-1])): Quantity.parse(cast(str, row[-1]))
+                for row in rows
+            }
+        return st
+
+
+def _key_part(kind: str, name: str, value: object) -> str | bool:
+    if name == "paid":
+        return bool(value)
+    return cast(str, value)
+
+
+def _sort_key(key: TotalKey) -> tuple[tuple[int, str], ...]:
+    return tuple((0, str(int(p))) if isinstance(p, bool) else (1, p) for p in key)
+
+
+@dataclass(slots=True)
+class LedgerState:
+    """The whole derived state: one AuthorState per author with any held entry."""
+
+    as_of: int | None = None
+    authors: dict[bytes, AuthorState] = field(default_factory=dict)
+
+    def author(self, author: bytes) -> AuthorState:
+        st = self.authors.get(author)
+        if st is None:
+            st = self.authors[author] = AuthorState()
+        return st
+
+    def to_value(self) -> dict[str, Value]:
+        return {
+            "version": STATE_VERSION,
+            "as_of": self.as_of,
+            "coops": {a.hex(): self.authors[a].to_value() for a in sorted(self.authors)},
+        }
+
+    def encode(self) -> bytes:
+        return encode(self.to_value())
+
+    def state_hash(self) -> str:
+        """SHA-256 (hex) of the canonical encoding of the whole state."""
+        return crypto.sha256(self.encode()).hex()
