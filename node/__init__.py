@@ -1,1 +1,20 @@
-"""coopledger.node"""
+"""Everything in coopledger that does I/O: the SQLite store, the home directory,
+bundle import/export, bulk verification. (The network arrives with the daemon.)"""
+
+from ._bundles import ImportReport as ImportReport
+from ._bundles import Rejection as Rejection
+from ._bundles import export_bundle as export_bundle
+from ._bundles import import_bundle as import_bundle
+from ._check import CheckReport as CheckReport
+from ._check import check_store as check_store
+from ._clock import now_ms as now_ms
+from ._errors import AppendError as AppendError
+from ._errors import HomeError as HomeError
+from ._errors import KeyLocked as KeyLocked
+from ._errors import NodeError as NodeError
+from ._errors import StoreError as StoreError
+from ._home import Home as Home
+from ._home import default_home as default_home
+from ._store import AddResult as AddResult
+from ._store import Store as Store
+from ._verify import Verifier as Verifier

@@ -1,0 +1,453 @@
+"""The SQLite store: one file per home, WAL mode.
+
+Tables (schema version 1):
+
+* ``entries``   every accepted entry: its bytes plus indexed columns. Only entries that
+                passed shape and signature checks are ever inserted ("the store never
+                holds an invalid entry"); whether they *apply* is the fold's business.
+* ``refs``      (ref, author of the referring entry), to wake waiting authors.
+* ``forks``     (author, seq) positions holding two or more entries.
+* ``derived``   one row per author: the canonical encoding of its AuthorState. This is a
+                cache of the fold, updated incrementally in the same transaction as the
+                entries that change it, and rebuilt from ``entries`` by ``rebuild()``.
+* ``meta``      schema version and a write generation counter.
+
+Every write is one transaction, so a crash (kill -9) at any instant leaves the store as
+it was after the last committed batch: entries and derived rows always agree.
+
+Several processes may open one store (the daemon and an offline command): SQLite
+serialises writers, and each Store reloads its in-memory copy of the derived state when
+the generation counter shows another process wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from coopledger.crypto import SecretKey
+from coopledger.protocol import (
+    AuthorState,
+    Entry,
+    Folder,
+    LedgerState,
+    NeedsRebuild,
+    Value,
+    create_entry,
+    decode,
+    decode_entry,
+    encode,
+    fold_source,
+)
+
+from ._errors import AppendError, StoreError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# Wait this long for another process's write transaction before giving up.
+BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entries (
+    rowid    INTEGER PRIMARY KEY,
+    id       BLOB NOT NULL UNIQUE,
+    author   BLOB NOT NULL,
+    seq      INTEGER NOT NULL,
+    ts       INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    raw      BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_author_seq ON entries (author, seq);
+CREATE TABLE IF NOT EXISTS refs (
+    ref      BLOB NOT NULL,
+    author   BLOB NOT NULL,
+    PRIMARY KEY (ref, author)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS forks (
+    author   BLOB NOT NULL,
+    seq      INTEGER NOT NULL,
+    PRIMARY KEY (author, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS derived (
+    author   BLOB PRIMARY KEY,
+    state    BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """What ``add_entries`` did: ids newly stored, ids already held, and how many
+    entries the fold applied as a consequence (of these or earlier-held entries)."""
+
+    new: list[bytes]
+    held: list[bytes]
+    applied: int
+    rebuilt: bool
+
+
+class _StoreSource:
+    """The fold's EntrySource over the store, with decoded entries cached."""
+
+    def __init__(self, db: sqlite3.Connection, cache: dict[bytes, Entry]) -> None:
+        self._db = db
+        self._cache = cache
+
+    def _entry(self, entry_id: bytes, raw: bytes) -> Entry:
+        e = self._cache.get(entry_id)
+        if e is None:
+            e = decode_entry(raw)
+        return e
+
+    def entries_at(self, author: bytes, seq: int) -> Sequence[Entry]:
+        rows = self._db.execute(
+            "SELECT id, raw FROM entries WHERE author = ? AND seq = ?", (author, seq)
+        ).fetchall()
+        return [self._entry(i, r) for i, r in rows]
+
+    def locate(self, entry_id: bytes) -> tuple[bytes, int] | None:
+        e = self._cache.get(entry_id)
+        if e is not None:
+            return e.author, e.seq
+        row = self._db.execute(
+            "SELECT author, seq FROM entries WHERE id = ?", (entry_id,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def first_fork(self, author: bytes) -> tuple[int, bytes, bytes] | None:
+        row = self._db.execute(
+            "SELECT min(seq) FROM forks WHERE author = ?", (author,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        seq = row[0]
+        ids = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT id FROM entries WHERE author = ? AND seq = ? ORDER BY id LIMIT 2",
+                (author, seq),
+            )
+        ]
+        return seq, ids[0], ids[1]
+
+    def referrers(self, entry_ids: Iterable[bytes]) -> set[bytes]:
+        out: set[bytes] = set()
+        for i in entry_ids:
+            out.update(r[0] for r in self._db.execute(
+                "SELECT author FROM refs WHERE ref = ?", (i,)))
+        return out
+
+
+class Store:
+    """A node's entries and derived state in one SQLite file.
+
+    Methods are synchronous and may block on disk; the daemon calls them from a worker
+    thread. Raises StoreError when the file is not a usable store.
+    """
+
+    def __init__(self, db: sqlite3.Connection, path: str) -> None:
+        self._db = db
+        self.path = path
+        self._state = LedgerState()
+        self._generation = -1
+        self._load_state()
+
+    # -- opening ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False) -> Store:
+        """Open the store at ``path`` (``":memory:"`` for a throwaway one).
+
+        With ``create=False`` a missing file is a StoreError, not a new empty store.
+        """
+        path = str(path)
+        if path != ":memory:" and not create and not Path(path).exists():
+            raise StoreError(f"no store at {path}")
+        try:
+            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode: a process crash never loses a committed transaction;
+            # a power cut may lose the last ones but never corrupts the file.
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            version = cls._schema_version(db)
+            if version is None:
+                db.execute("BEGIN IMMEDIATE")
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                           (SCHEMA_VERSION,))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', 0)")
+                db.execute("COMMIT")
+            elif version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"store schema version {version} is not supported "
+                    f"(this version of coopledger reads {SCHEMA_VERSION})"
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
+        return cls(db, path)
+
+    @staticmethod
+    def _schema_version(db: sqlite3.Connection) -> int | None:
+        row = db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if row is None:
+            return None
+        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return None if row is None else int(row[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- derived state ------------------------------------------------------------
+
+    def _current_generation(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0])
+
+    def _load_state(self) -> None:
+        state = LedgerState()
+        for author, blob in self._db.execute("SELECT author, state FROM derived"):
+            value = decode(blob, what="derived state")
+            assert isinstance(value, dict)
+            state.authors[author] = AuthorState.from_value(value)
+        self._state = state
+        self._generation = self._current_generation()
+
+    def _refresh(self) -> None:
+        if self._current_generation() != self._generation:
+            self._load_state()
+
+    def state(self) -> LedgerState:
+        """The derived state of every held entry (no as-of limit), from the cache."""
+        self._refresh()
+        return self._state
+
+    def state_as_of(self, as_of: int | None) -> LedgerState:
+        """A full fold of the held entries as of ``as_of`` (ms), computed in memory."""
+        src = _StoreSource(self._db, {})
+        return fold_source(src, self.authors(), as_of=as_of)
+
+    def _write_derived(self, authors: Iterable[bytes]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO derived (author, state) VALUES (?, ?)",
+            [(a, encode(self._state.authors[a].to_value())) for a in authors],
+        )
+
+    def _bump_generation(self) -> None:
+        self._db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+        self._generation += 1
+
+    # -- writing ------------------------------------------------------------------
+
+    def add_entries(self, entries: Sequence[Entry]) -> AddResult:
+        """Store entries that have passed shape and signature checks, in one
+        transaction, and advance the derived state. Idempotent: entries already held
+        are reported as such and change nothing.
+
+        The caller guarantees the entries were verified (``open_entry`` or
+        ``decode_entry`` + ``signature_ok``); the store does not re-check signatures.
+        """
+        self._begin()
+        try:
+            result = self._add_locked(entries)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return result
+
+    def _begin(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"store is busy or read-only: {exc}") from exc
+        self._refresh()
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        # The in-memory state may hold half a batch: reload what is committed.
+        self._load_state()
+
+    def _add_locked(self, entries: Sequence[Entry]) -> AddResult:
+        db = self._db
+        cache: dict[bytes, Entry] = {}
+        for e in entries:
+            cache.setdefault(e.id, e)
+        ids = list(cache)
+        held: set[bytes] = set()
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            held.update(r[0] for r in db.execute(
+                f"SELECT id FROM entries WHERE id IN ({marks})", chunk))
+        new = [cache[i] for i in ids if i not in held]
+        if not new:
+            return AddResult([], list(held), 0, False)
+        db.executemany(
+            "INSERT INTO entries (id, author, seq, ts, kind, raw) VALUES (?, ?, ?, ?, ?, ?)",
+            [(e.id, e.author, e.seq, e.ts, e.kind, e.raw) for e in new],
+        )
+        refs = [(r, e.author) for e in new for r in e.refs]
+        if refs:
+            db.executemany("INSERT OR IGNORE INTO refs (ref, author) VALUES (?, ?)", refs)
+        positions = {(e.author, e.seq) for e in new}
+        forked = []
+        for author, seq in positions:
+            n = db.execute(
+                "SELECT count(*) FROM entries WHERE author = ? AND seq = ?", (author, seq)
+            ).fetchone()[0]
+            if n > 1:
+                forked.append((author, seq))
+        if forked:
+            db.executemany("INSERT OR IGNORE INTO forks (author, seq) VALUES (?, ?)", forked)
+            for author, seq in forked:
+                logger.warning("fork: author %s has two entries at seq %d",
+                               author[:4].hex(), seq)
+        touched = sorted({e.author for e in new})
+        source = _StoreSource(db, cache)
+        rebuilt = False
+        try:
+            applied = Folder(self._state, source).advance(touched)
+            changed = set(touched) | {e.author for e in applied}
+        except NeedsRebuild:
+            logger.info("a fork withdraws applied entries: rebuilding derived state")
+            self._state = fold_source(source, self._authors_locked())
+            applied = []
+            changed = set(self._state.authors)
+            db.execute("DELETE FROM derived")
+            rebuilt = True
+        self._write_derived(sorted(changed))
+        self._bump_generation()
+        return AddResult([e.id for e in new], list(held), len(applied), rebuilt)
+
+    def append(self, key: SecretKey, *, kind: str, body: dict[str, Value], ts: int,
+               refs: Iterable[bytes] = ()) -> Entry:
+        """Sign and store the next entry of ``key``'s own log, atomically.
+
+        The head is read and the new entry written in one write transaction, so two
+        processes appending at once can never fork our own log. ``ts`` is raised to
+        the previous entry's timestamp if the clock went backwards. Raises AppendError
+        if our own log is forked or broken, ValidationError for a bad body.
+        """
+        author = key.public.raw
+        self._begin()
+        try:
+            rows = self._db.execute(
+                "SELECT seq, id, ts FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 2",
+                (author,),
+            ).fetchall()
+            if rows and len(rows) == 2 and rows[0][0] == rows[1][0]:
+                raise AppendError(f"our own log is forked at seq {rows[0][0]}; "
+                                  "it cannot grow (see `coop verify`)")
+            if rows:
+                seq, prev, prev_ts = rows[0][0] + 1, rows[0][1], rows[0][2]
+                st = self._state.authors.get(author)
+                if st is None or st.length != rows[0][0]:
+                    raise AppendError(
+                        f"our own log holds seq {rows[0][0]} but only {0 if st is None else st.length} "
+                        "entries apply; fix the gap or broken link first (see `coop verify`)"
+                    )
+            else:
+                if kind != "genesis":
+                    raise AppendError("this log has no genesis entry yet")
+                seq, prev, prev_ts = 1, None, 0
+            entry = create_entry(key, seq=seq, prev=prev, ts=max(ts, prev_ts), kind=kind,
+                                 body=body, refs=refs)
+            self._add_locked([entry])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return entry
+
+    def rebuild(self) -> LedgerState:
+        """Drop the derived cache and fold every held entry again (``coop rebuild``)."""
+        self._begin()
+        try:
+            source = _StoreSource(self._db, {})
+            self._state = fold_source(source, self._authors_locked())
+            self._db.execute("DELETE FROM derived")
+            self._write_derived(sorted(self._state.authors))
+            self._bump_generation()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return self._state
+
+    # -- reading ------------------------------------------------------------------
+
+    def _authors_locked(self) -> list[bytes]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT author FROM entries")]
+
+    def authors(self) -> list[bytes]:
+        """Every author with at least one held entry, sorted."""
+        return sorted(self._authors_locked())
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+    def get(self, entry_id: bytes) -> Entry | None:
+        row = self._db.execute("SELECT raw FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        return None if row is None else decode_entry(row[0])
+
+    def has(self, entry_id: bytes) -> bool:
+        return self._db.execute(
+            "SELECT 1 FROM entries WHERE id = ?", (entry_id,)).fetchone() is not None
+
+    def iter_raw(self, *, authors: Sequence[bytes] | None = None, kind: str | None = None,
+                 since: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """(id, entry bytes) of held entries, by author then seq then id."""
+        where, args = [], []
+        if authors is not None:
+            where.append(f"author IN ({','.join('?' * len(authors))})")
+            args.extend(authors)
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        if since is not None:
+            where.append("ts >= ?")
+            args.append(since)
+        sql = "SELECT id, raw FROM entries"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY author, seq, id"
+        # A separate cursor, so callers may write elsewhere while iterating.
+        yield from self._db.execute(sql, args)
+
+    def entries(self, **kw: object) -> Iterator[Entry]:
+        for _, raw in self.iter_raw(**kw):  # type: ignore[arg-type]
+            yield decode_entry(raw)
+
+    def fork_entries(self, authors: Sequence[bytes] | None = None) -> list[bytes]:
+        """Entry bytes of every entry at a forked position (the fork proofs)."""
+        sql = ("SELECT e.raw FROM forks f JOIN entries e ON e.author = f.author "
+               "AND e.seq = f.seq")
+        rows = self._db.execute(sql).fetchall()
+        if authors is None:
+            return [r[0] for r in rows]
+        wanted = set(authors)
+        return [r[0] for r in rows if decode_entry(r[0]).author in wanted]
+
+    def own_head(self, author: bytes) -> tuple[int, bytes] | None:
+        row = self._db.execute(
+            "SELECT seq, id FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
