@@ -1,0 +1,483 @@
+"""The `coop` command: one Typer app, noun groups, verb subcommands.
+
+Until the daemon exists (next issue) every command opens the home's store directly;
+SQLite serialises writers, so two commands at once never corrupt it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from coopledger import __version__
+from coopledger.crypto import CryptoError
+from coopledger.node import (
+    Home,
+    NodeError,
+    Store,
+    check_store,
+    export_bundle,
+    import_bundle,
+    now_ms,
+)
+from coopledger.protocol import (
+    ENERGY_FLOWS,
+    ENERGY_SOURCES,
+    GOODS_FLOWS,
+    LABOR_CATEGORIES,
+    MATERIAL_DIRECTIONS,
+    DecimalFormatError,
+    LedgerError,
+    Quantity,
+    ValidationError,
+)
+
+from ._common import (
+    CoopError,
+    HomeOpt,
+    JsonOpt,
+    PassFileOpt,
+    err,
+    fail,
+    home_path,
+    open_home,
+    out,
+    parse_time,
+    read_passphrase_file,
+    resolve_author,
+    unlock,
+)
+from ._render import (
+    entries_table,
+    entry_json,
+    print_json,
+    print_state,
+    state_json,
+    summary,
+)
+
+app = typer.Typer(
+    name="coop",
+    help="coopledger: a signed, verifiable ledger for co-operatives.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+log_app = typer.Typer(help="Record economic activity in this co-op's log.",
+                      no_args_is_help=True)
+bundle_app = typer.Typer(help="Move entries by file (USB stick, e-mail).", no_args_is_help=True)
+app.add_typer(log_app, name="log")
+app.add_typer(bundle_app, name="bundle")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"coop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """coopledger: a signed, verifiable ledger for co-operatives.
+
+    Example:  coop init --name "Hillside Garden" && coop log labor --member ana --hours 2
+    --task weeding
+    """
+
+
+# -- init ---------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Option("--name", help="The co-op's name, as members know it.")],
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Create this node's home: a new key, the store, and the genesis entry naming the co-op.
+
+    Refuses to overwrite an existing home. With --passphrase-file the key is sealed
+    (scrypt + ChaCha20-Poly1305) and every signing command will need the passphrase.
+
+    Example:  coop init --name "Hillside Garden" --home ./garden
+    """
+    name = name.strip()
+    passphrase = read_passphrase_file(passphrase_file) if passphrase_file else None
+    path = home_path(home)
+    try:
+        h, genesis = Home.init(path, name, passphrase)
+    except ValidationError as exc:
+        fail(f"--name: {exc.message}")
+    out.print(f"Created co-op {name!r} in {path}")
+    out.print(f"  co-op id: {h.author.hex()}")
+    out.print(f"  genesis entry: {genesis.id.hex()}")
+    if passphrase:
+        out.print("  the key is sealed with your passphrase: keep it safe, it cannot be "
+                  "recovered")
+
+
+# -- log ----------------------------------------------------------------------------
+
+NoteOpt = Annotated[str | None, typer.Option("--note", help="Free text, kept with the entry.")]
+DateOpt = Annotated[str | None, typer.Option(
+    "--date", help="The day it happened, YYYY-MM-DD. Default: today.")]
+
+
+def _decimal(text: str, option: str) -> str:
+    try:
+        return str(Quantity.parse_loose(text))
+    except DecimalFormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def _date(text: str | None) -> str:
+    if text is None:
+        return datetime.date.today().isoformat()
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise typer.BadParameter("expected a date YYYY-MM-DD", param_hint="--date") from None
+
+
+def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        raise typer.BadParameter(f"must be one of {', '.join(choices)}", param_hint=option)
+    return value
+
+
+def _append(home: Path | None, passphrase_file: Path | None, kind: str,
+            body: dict[str, Any]) -> None:
+    h = open_home(home)
+    key = unlock(h, passphrase_file)
+    body = {k: v for k, v in body.items() if v is not None}
+    with h.open_store() as store:
+        try:
+            entry = store.append(key, kind=kind, body=body, ts=now_ms())
+        except ValidationError as exc:
+            option = f"--{exc.field}" if exc.field else kind
+            fail(f"{option}: {exc.message}")
+    out.print(f"Logged {kind} #{entry.seq}: {summary(entry)}  (entry {entry.id[:4].hex()})")
+
+
+@log_app.command("labor")
+def log_labor(
+    member: Annotated[str, typer.Option("--member", help="Who did the work.")],
+    hours: Annotated[str, typer.Option("--hours", help="Hours, exact decimal (1.5, not 1,5).")],
+    task: Annotated[str, typer.Option("--task", help="What was done.")],
+    category: Annotated[str, typer.Option(
+        "--category", help=f"One of: {', '.join(LABOR_CATEGORIES)}.")] = "production",
+    date: DateOpt = None,
+    paid: Annotated[bool, typer.Option("--paid/--unpaid",
+                                       help="Whether the hours were paid.")] = False,
+    note: NoteOpt = None,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Record hours of work, paid or unpaid (care and facilitation count too).
+
+    Example:  coop log labor --member ana --hours 2.5 --task "weeding beds" --category care
+    """
+    _append(home, passphrase_file, "labor", {
+        "member": member.strip(), "hours": _decimal(hours, "--hours"), "task": task.strip(),
+        "category": _choice(category, LABOR_CATEGORIES, "--category"), "date": _date(date),
+        "paid": True if paid else None, "note": note,
+    })
+
+
+@log_app.command("material")
+def log_material(
+    item: Annotated[str, typer.Option("--item", help="What material.")],
+    quantity: Annotated[str, typer.Option("--quantity", help="How much, exact decimal.")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit: kg, m, l, item …")],
+    direction: Annotated[str, typer.Option(
+        "--direction", help=f"One of: {', '.join(MATERIAL_DIRECTIONS)}.")],
+    date: DateOpt = None,
+    note: NoteOpt = None,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Record material coming in, going out, or used up.
+
+    Example:  coop log material --item compost --quantity 40 --unit kg --direction in
+    """
+    _append(home, passphrase_file, "material", {
+        "item": item.strip(), "quantity": _decimal(quantity, "--quantity"),
+        "unit": unit.strip(),
+        "direction": _choice(direction, MATERIAL_DIRECTIONS, "--direction"),
+        "date": _date(date), "note": note,
+    })
+
+
+@log_app.command("energy")
+def log_energy(
+    kwh: Annotated[str, typer.Option("--kwh", help="Kilowatt-hours, exact decimal.")],
+    flow: Annotated[str, typer.Option("--flow", help=f"One of: {', '.join(ENERGY_FLOWS)}.")],
+    source: Annotated[str, typer.Option(
+        "--source", help=f"One of: {', '.join(ENERGY_SOURCES)}.")],
+    date: DateOpt = None,
+    note: NoteOpt = None,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Record energy consumed or generated, from local sources or the grid.
+
+    Example:  coop log energy --kwh 12.4 --flow generated --source local
+    """
+    _append(home, passphrase_file, "energy", {
+        "kwh": _decimal(kwh, "--kwh"), "flow": _choice(flow, ENERGY_FLOWS, "--flow"),
+        "source": _choice(source, ENERGY_SOURCES, "--source"), "date": _date(date),
+        "note": note,
+    })
+
+
+@log_app.command("goods")
+def log_goods(
+    item: Annotated[str, typer.Option("--item", help="What goods.")],
+    quantity: Annotated[str, typer.Option("--quantity", help="How much, exact decimal.")],
+    unit: Annotated[str, typer.Option("--unit", help="Unit: kg, item, loaf …")],
+    flow: Annotated[str, typer.Option("--flow", help=f"One of: {', '.join(GOODS_FLOWS)}.")],
+    to: Annotated[str | None, typer.Option(
+        "--to", help="To whom (required when distributed).")] = None,
+    date: DateOpt = None,
+    note: NoteOpt = None,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Record goods produced or distributed (and to whom).
+
+    Example:  coop log goods --item tomatoes --quantity 25 --unit kg --flow distributed
+    --to "food bank"
+    """
+    _choice(flow, GOODS_FLOWS, "--flow")
+    if flow == "distributed" and not to:
+        raise typer.BadParameter("say to whom goods were distributed", param_hint="--to")
+    _append(home, passphrase_file, "goods", {
+        "item": item.strip(), "quantity": _decimal(quantity, "--quantity"),
+        "unit": unit.strip(), "flow": flow, "to": to.strip() if to else None,
+        "date": _date(date), "note": note,
+    })
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+@app.command()
+def entries(
+    author: Annotated[str | None, typer.Option(
+        "--author", help="Only this co-op: its name or an id prefix.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
+    json_: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """List held entries, by co-op and sequence number.
+
+    Example:  coop entries --author "Hillside Garden" --kind labor
+    """
+    h = open_home(home)
+    with h.open_store() as store:
+        state = store.state()
+        authors = [resolve_author(state, author)] if author else None
+        held = list(store.entries(authors=authors, kind=kind))
+    if json_:
+        print_json([entry_json(e) for e in held])
+        return
+    names = {a: st.name for a, st in state.authors.items()}
+    out.print(entries_table(held, names))
+
+
+@app.command()
+def state(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Fold only entries up to this time: a date (its end), a date-time "
+        "(UTC unless an offset is given) or milliseconds.")] = None,
+    json_: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Show the state derived from every held entry, and its state_hash.
+
+    Two nodes holding the same entries show the same state_hash.
+
+    Example:  coop state --as-of 2026-10-31 --json
+    """
+    h = open_home(home)
+    with h.open_store() as store:
+        if as_of is None:
+            st = store.state()
+        else:
+            st = store.state_as_of(parse_time(as_of, option="--as-of", end_of_day=True))
+    if json_:
+        print_json(state_json(st))
+    else:
+        print_state(st)
+
+
+def _progress(total: int | None, label: str, *, bytes_: bool) -> Progress:
+    cols: list[Any] = [TextColumn(label), BarColumn()]
+    cols += [DownloadColumn(), TransferSpeedColumn()] if bytes_ else [MofNCompleteColumn()]
+    cols.append(TimeRemainingColumn())
+    return Progress(*cols, console=err, transient=True, disable=not err.is_terminal)
+
+
+@app.command()
+def verify(home: HomeOpt = None) -> None:
+    """Re-check every stored entry, chain and fork, and the derived state.
+
+    Exits 1 if anything is wrong: a damaged store, or a co-op's forked or broken log.
+
+    Example:  coop verify --home ./garden
+    """
+    h = open_home(home)
+    with h.open_store() as store:
+        total = store.count()
+        with _progress(total, "verifying", bytes_=False) as bar:
+            task = bar.add_task("verify", total=total)
+            report = check_store(store, progress=lambda n: bar.update(task, completed=n))
+    for p in report.store_problems:
+        err.print(f"store problem: {p}")
+    for f in report.findings:
+        err.print(f"finding: {f}")
+    out.print(f"{report.entries} entries checked; state_hash {report.state_hash}")
+    if not report.ok:
+        fail(f"{len(report.store_problems)} store problems, {len(report.findings)} findings")
+    out.print("all entries, chains and derived state are valid")
+
+
+@app.command()
+def rebuild(home: HomeOpt = None) -> None:
+    """Throw away the derived state and fold every held entry again.
+
+    Example:  coop rebuild --home ./garden
+    """
+    h = open_home(home)
+    with h.open_store() as store:
+        st = store.rebuild()
+        n = store.count()
+    out.print(f"rebuilt the derived state from {n} entries; state_hash {st.state_hash()}")
+
+
+# -- bundles ------------------------------------------------------------------------
+
+
+@bundle_app.command("export")
+def bundle_export(
+    file: Annotated[Path, typer.Argument(help="The bundle file to write ('-' for stdout).")],
+    author: Annotated[list[str] | None, typer.Option(
+        "--author", help="Only this co-op (name or id prefix); repeatable.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Only entries from this time on (a date means its start).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Write held entries (and every fork proof among them) to a bundle file.
+
+    Example:  coop bundle export /media/usb/garden.coopbundle --since 2026-11-01
+    """
+    h = open_home(home)
+    since_ms = parse_time(since, option="--since", end_of_day=False) if since else None
+    with h.open_store() as store:
+        authors = [resolve_author(store.state(), a) for a in author] if author else None
+        if str(file) == "-":
+            n = export_bundle(store, sys.stdout.buffer, authors=authors, since=since_ms)
+        else:
+            if file.exists():
+                fail(f"{file} already exists; refusing to overwrite it")
+            tmp = file.with_name(file.name + ".part")
+            try:
+                with open(tmp, "wb") as f:
+                    n = export_bundle(store, f, authors=authors, since=since_ms)
+                tmp.replace(file)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                fail(f"cannot write {file}: {exc.strerror}")
+    err.print(f"wrote {n} entries to {file}")
+
+
+@bundle_app.command("import")
+def bundle_import(
+    file: Annotated[Path, typer.Argument(help="The bundle file to read.")],
+    json_: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Import a bundle: each entry is judged on its own (new, already held, rejected).
+
+    Damage in the file is reported with its byte offset; everything else still imports.
+    Exits 1 if any entry was rejected or the file was damaged or incomplete.
+
+    Example:  coop bundle import /media/usb/garden.coopbundle
+    """
+    h = open_home(home)
+    try:
+        size = file.stat().st_size
+        f = open(file, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")
+    with f, h.open_store() as store, _progress(size, "importing", bytes_=True) as bar:
+        task = bar.add_task("import", total=size)
+        report = import_bundle(store, f, progress=lambda n: bar.update(task, completed=n))
+    if json_:
+        print_json({
+            "new": report.new, "held": report.held, "rejected": report.rejected,
+            "damaged": report.damaged, "complete": report.complete,
+            "expected": report.expected, "applied": report.applied,
+            "problems": [{"offset": p.offset, "entry_id": p.entry_id, "reason": p.reason,
+                          "message": p.message} for p in report.problems],
+        })
+    else:
+        for p in report.problems:
+            who = f"entry {p.entry_id[:4].hex()}…" if p.entry_id else "record"
+            err.print(f"byte {p.offset}: {who} rejected: {p.reason} ({p.message})")
+        if not report.complete:
+            err.print("the bundle is incomplete: it ends without its closing record"
+                      if report.expected is None else
+                      f"the bundle says it holds {report.expected} entries; "
+                      "some did not arrive")
+        out.print(f"{file}: {report.new} new, {report.held} already held, "
+                  f"{report.rejected} rejected, {report.damaged} damaged")
+    if not report.ok:
+        raise CoopError("", 1)
+
+
+# -- entry point --------------------------------------------------------------------
+
+
+def main() -> None:
+    """Console-script entry: user errors are one line on stderr, bugs a traceback."""
+    try:
+        app(standalone_mode=False)
+    except CoopError as exc:
+        if str(exc):
+            err.print(f"error: {exc}")
+        sys.exit(exc.code)
+    except (NodeError, LedgerError, CryptoError) as exc:
+        err.print(f"error: {exc}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except _click_exceptions() as exc:
+        exc.show(file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
+def _click_exceptions() -> type[Exception]:
+    # Typer 0.2x vendors click as ``typer._click``; older Typer uses the click package.
+    # Either way, click's ClickException is a base of typer.BadParameter.
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")

@@ -1,0 +1,132 @@
+"""How the `coop` command shows entries and state: JSON on request, tables otherwise."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rich.table import Table
+
+from coopledger.protocol import Entry, LedgerState, Quantity, is_known_kind
+
+from ._common import format_ts, out
+
+
+def jsonable(value: Any) -> Any:
+    """The canonical value model as JSON: bytes become lower-case hex."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+def print_json(value: Any) -> None:
+    out.print_json(json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True))
+
+
+def entry_json(e: Entry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "author": e.author,
+        "seq": e.seq,
+        "prev": e.prev,
+        "ts": e.ts,
+        "kind": e.kind,
+        "known_kind": is_known_kind(e.kind),
+        "refs": list(e.refs),
+        "body": dict(e.body),
+    }
+
+
+def summary(e: Entry) -> str:
+    """One line describing what an entry records, for people."""
+    b = e.body
+    if e.kind == "genesis":
+        return f"co-op {b['name']} begins its log"
+    if e.kind == "labor":
+        paid = "paid" if b.get("paid") else "unpaid"
+        return f"{b['member']}: {b['hours']} h {b['category']} ({paid}), {b['task']}, {b['date']}"
+    if e.kind == "material":
+        return f"{b['direction']} {b['quantity']} {b['unit']} {b['item']}"
+    if e.kind == "energy":
+        return f"{b['flow']} {b['kwh']} kWh ({b['source']})"
+    if e.kind == "goods":
+        to = f" to {b['to']}" if "to" in b else ""
+        return f"{b['flow']} {b['quantity']} {b['unit']} {b['item']}{to}"
+    if not is_known_kind(e.kind):
+        return f"(kind {e.kind} is unknown to this version: kept and relayed, not counted)"
+    return ""
+
+
+def entries_table(entries: list[Entry], names: Mapping[bytes, str | None]) -> Table:
+    t = Table(title=f"{len(entries)} entries", title_justify="left")
+    for col in ("co-op", "seq", "time (UTC)", "kind", "what", "entry"):
+        t.add_column(col, no_wrap=col in ("seq", "entry"))
+    for e in entries:
+        who = names.get(e.author) or e.author[:4].hex()
+        t.add_row(who, str(e.seq), format_ts(e.ts), e.kind, summary(e), e.id[:4].hex())
+    return t
+
+
+def state_json(state: LedgerState) -> dict[str, Any]:
+    value = state.to_value()
+    return {"state_hash": state.state_hash(), **value}
+
+
+def _sum(rows: dict[tuple[Any, ...], Quantity], pick: int) -> dict[Any, Quantity]:
+    acc: dict[Any, Quantity] = {}
+    for key, q in rows.items():
+        acc[key[pick]] = acc.get(key[pick], Quantity(0, 0)) + q
+    return acc
+
+
+def print_state(state: LedgerState) -> None:
+    if not state.authors:
+        out.print("This store holds no entries yet.")
+    for author in sorted(state.authors, key=lambda a: (state.authors[a].name or "", a)):
+        st = state.authors[author]
+        out.print(f"\n[bold]{st.name or '(name not yet known)'}[/bold]  {author.hex()}")
+        out.print(f"  log: {st.length} entries apply, head "
+                  f"{st.head[:4].hex() + '…' if st.head else '-'} at {format_ts(st.head_ts)}")
+        if st.fork:
+            out.print(f"  [red]FORK at seq {st.fork.seq}[/red]: entries {st.fork.a[:4].hex()}… "
+                      f"and {st.fork.b[:4].hex()}…; the log is frozen at seq {st.fork.seq - 1}")
+        if st.broken:
+            out.print(f"  [red]chain broken at seq {st.broken[0]}[/red] ({st.broken[1]})")
+        for kind, count in sorted(st.unknown.items()):
+            out.print(f"  {count} entries of kind {kind} (unknown to this version, not counted)")
+        labor = st.totals.get("labor", {})
+        if labor:
+            t = Table(title="labour hours", title_justify="left")
+            t.add_column("member")
+            t.add_column("category")
+            t.add_column("paid")
+            t.add_column("hours", justify="right")
+            for (member, cat, paid), q in sorted(labor.items(), key=lambda kv: str(kv[0])):
+                t.add_row(str(member), str(cat), "paid" if paid else "unpaid", str(q))
+            by_cat = _sum(labor, 1)
+            t.add_section()
+            for cat, q in sorted(by_cat.items()):
+                t.add_row("all members", str(cat), "", str(q))
+            out.print(t)
+        for kind, cols, title in (
+            ("material", ("item", "unit", "direction"), "materials"),
+            ("energy", ("flow", "source"), "energy (kWh)"),
+            ("goods", ("item", "unit", "flow"), "goods"),
+        ):
+            rows = st.totals.get(kind, {})
+            if not rows:
+                continue
+            t = Table(title=title, title_justify="left")
+            for c in cols:
+                t.add_column(c)
+            t.add_column("quantity", justify="right")
+            for key, q in sorted(rows.items(), key=lambda kv: str(kv[0])):
+                t.add_row(*(str(k) for k in key), str(q))
+            out.print(t)
+    as_of = "all held entries" if state.as_of is None else f"as of {format_ts(state.as_of)}"
+    out.print(f"\nstate_hash {state.state_hash()}  ({as_of})")
