@@ -160,16 +160,16 @@ class BundleParser:
             if not self._buf:
                 if not self._eof:
                     return None
+                if self._damage_start is not None:
+                    return self._flush_damage(self._base, drop=0)
                 return self._finish(None)
             parsed = self._try_record(0)
             if parsed is None:
                 if not self._eof:
                     return None
-                # The rest of the file is too short to be a record: damage to the end.
-                if self._damage_start is None:
-                    self._damage_start = self._base
-                    self._damage_reason = "file is cut short inside a record"
-                return self._flush_damage(self._base + len(self._buf), drop=len(self._buf))
+                # At the end of the file, a record that claims more bytes than remain is
+                # not a record here: a file cut short, or a false start while resyncing.
+                parsed = ("bad", 0, 0, b"file is cut short inside a record")
             status, rtype, size, payload = parsed
             if status == "bad":
                 if self._damage_start is None:
