@@ -12,22 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
-from coopledger import __version__
 from coopledger.crypto import CryptoError
 from coopledger.node import (
     Home,
     NodeError,
-    Store,
     check_store,
     export_bundle,
     import_bundle,
@@ -44,6 +32,17 @@ from coopledger.protocol import (
     Quantity,
     ValidationError,
 )
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from coopledger import __version__
 
 from ._common import (
     CoopError,
@@ -424,7 +423,7 @@ def bundle_import(
     h = open_home(home)
     try:
         size = file.stat().st_size
-        f = open(file, "rb")  # noqa: SIM115 - closed below
+        f = open(file, "rb")
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
     with f, h.open_store() as store, _progress(size, "importing", bytes_=True) as bar:
@@ -473,8 +472,8 @@ def main() -> None:
         err.print("aborted")
         sys.exit(130)
     except _click_exceptions() as exc:
-        exc.show(file=sys.stderr)
-        sys.exit(exc.exit_code)
+        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
 
 
 def _click_exceptions() -> type[Exception]:

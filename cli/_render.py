@@ -6,9 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rich.table import Table
-
 from coopledger.protocol import Entry, LedgerState, Quantity, is_known_kind
+from rich.table import Table
 
 from ._common import format_ts, out
 
@@ -44,11 +43,11 @@ def entry_json(e: Entry) -> dict[str, Any]:
 
 def summary(e: Entry) -> str:
     """One line describing what an entry records, for people."""
-    b = e.body
+    b = {k: str(v) for k, v in e.body.items()}
     if e.kind == "genesis":
         return f"co-op {b['name']} begins its log"
     if e.kind == "labor":
-        paid = "paid" if b.get("paid") else "unpaid"
+        paid = "paid" if e.body.get("paid") else "unpaid"
         return f"{b['member']}: {b['hours']} h {b['category']} ({paid}), {b['task']}, {b['date']}"
     if e.kind == "material":
         return f"{b['direction']} {b['quantity']} {b['unit']} {b['item']}"

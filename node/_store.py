@@ -360,9 +360,10 @@ class Store:
                 seq, prev, prev_ts = rows[0][0] + 1, rows[0][1], rows[0][2]
                 st = self._state.authors.get(author)
                 if st is None or st.length != rows[0][0]:
+                    applied = 0 if st is None else st.length
                     raise AppendError(
-                        f"our own log holds seq {rows[0][0]} but only {0 if st is None else st.length} "
-                        "entries apply; fix the gap or broken link first (see `coop verify`)"
+                        f"our own log holds seq {rows[0][0]} but only {applied} entries "
+                        "apply; fix the gap or broken link first (see `coop verify`)"
                     )
             else:
                 if kind != "genesis":
@@ -415,7 +416,8 @@ class Store:
     def iter_raw(self, *, authors: Sequence[bytes] | None = None, kind: str | None = None,
                  since: int | None = None) -> Iterator[tuple[bytes, bytes]]:
         """(id, entry bytes) of held entries, by author then seq then id."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if authors is not None:
             where.append(f"author IN ({','.join('?' * len(authors))})")
             args.extend(authors)

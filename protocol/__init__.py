@@ -5,11 +5,11 @@ entry kinds and their schemas, and the deterministic fold into a ``LedgerState``
 """
 
 from ._bundle import BUNDLE_MAGIC as BUNDLE_MAGIC
+from ._bundle import RECORD_ENTRY as RECORD_ENTRY
 from ._bundle import BundleDamage as BundleDamage
 from ._bundle import BundleEnd as BundleEnd
 from ._bundle import BundleParser as BundleParser
 from ._bundle import BundleRecord as BundleRecord
-from ._bundle import RECORD_ENTRY as RECORD_ENTRY
 from ._bundle import bundle_header as bundle_header
 from ._bundle import bundle_record as bundle_record
 from ._bundle import bundle_trailer as bundle_trailer

@@ -29,7 +29,7 @@ from ._errors import (
 )
 
 Value: TypeAlias = (
-    None | bool | int | str | bytes | list["Value"] | dict[str, "Value"]
+    bool | int | str | bytes | list["Value"] | dict[str, "Value"] | None
 )
 
 # Nesting deeper than this is never needed by any entry kind; the limit keeps a

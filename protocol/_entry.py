@@ -19,6 +19,7 @@ Validation comes in named tiers, each saying what it does *not* check:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -115,7 +116,8 @@ def _check_envelope(env: object) -> tuple[bytes, int, bytes | None, int, str, tu
         missing = sorted(_ENVELOPE_KEYS - keys)
         if missing:
             raise BadEnvelope("missing", field=missing[0])
-        raise BadEnvelope("unknown envelope field", field=str(sorted(keys - _ENVELOPE_KEYS)[0])[:32])
+        extra = sorted(keys - _ENVELOPE_KEYS)[0]
+        raise BadEnvelope("unknown envelope field", field=str(extra)[:32])
     if env["v"] != ENTRY_VERSION or isinstance(env["v"], bool):
         raise BadEnvelope(f"unsupported entry version (this node reads {ENTRY_VERSION})",
                           field="v")
@@ -135,7 +137,7 @@ def _check_envelope(env: object) -> tuple[bytes, int, bytes | None, int, str, tu
     if len(refs_value) > MAX_REFS:
         raise BadEnvelope(f"more than {MAX_REFS} refs", field="refs")
     refs = tuple(cast(bytes, _bin32(r, "refs")) for r in refs_value)
-    if any(a >= b for a, b in zip(refs, refs[1:], strict=False)):
+    if any(a >= b for a, b in itertools.pairwise(refs)):
         raise BadEnvelope("must be sorted and without duplicates", field="refs")
     body = env["body"]
     if not isinstance(body, dict):
@@ -160,7 +162,8 @@ def decode_entry(entry_bytes: bytes) -> Entry:
         or not isinstance(outer[1], bytes)
     ):
         raise BadEnvelope("entry must be an array [envelope bytes, signature]")
-    envelope_bytes, signature = outer
+    envelope_bytes = outer[0]
+    signature = outer[1]
     if len(signature) != crypto.SIGNATURE_SIZE:
         raise BadEnvelope(f"must be {crypto.SIGNATURE_SIZE} bytes", field="signature")
     eid = entry_id(entry_bytes)

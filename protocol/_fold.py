@@ -42,7 +42,7 @@ from typing import Protocol
 
 from ._entry import Entry, validate_chain
 from ._errors import BrokenChain, LedgerError
-from ._state import AuthorState, ForkProof, LedgerState
+from ._state import ForkProof, LedgerState
 
 
 class NeedsRebuild(LedgerError):
