@@ -12,6 +12,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from coopledger import __version__
 from coopledger.crypto import CryptoError
 from coopledger.node import (
     Home,
@@ -32,17 +43,6 @@ from coopledger.protocol import (
     Quantity,
     ValidationError,
 )
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
-from coopledger import __version__
 
 from ._common import (
     CoopError,

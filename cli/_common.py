@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
+
 from coopledger.node import Home, KeyLocked, default_home
 from coopledger.protocol import LedgerState
-from rich.console import Console
 
 # Machine-readable output goes to stdout, messages and progress to stderr.
 out = Console(highlight=False, soft_wrap=True)

@@ -6,8 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from coopledger.protocol import Entry, LedgerState, Quantity, is_known_kind
 from rich.table import Table
+
+from coopledger.protocol import Entry, LedgerState, Quantity, is_known_kind
 
 from ._common import format_ts, out
 

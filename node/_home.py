@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-from coopledger.crypto import KeyFileError, SecretKey, WrongPassphrase
-from coopledger.protocol import Entry
 
 from coopledger import crypto
+from coopledger.crypto import KeyFileError, SecretKey, WrongPassphrase
+from coopledger.protocol import Entry
 
 from ._clock import now_ms
 from ._errors import HomeError, KeyLocked

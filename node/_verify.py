@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import msgpack
-from coopledger.protocol import Entry
 
 from coopledger import crypto
+from coopledger.protocol import Entry
 
 from ._errors import NodeError
 
