@@ -7,6 +7,8 @@ SQLite serialises writers, so two commands at once never corrupt it.
 from __future__ import annotations
 
 import datetime
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,9 +78,12 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-log_app = typer.Typer(help="Record economic activity in this co-op's log.",
+log_app = typer.Typer(help="Record economic activity in this co-op's log.\n\n"
+                      "Example:  coop log labor --member ana --hours 2 --task weeding",
                       no_args_is_help=True)
-bundle_app = typer.Typer(help="Move entries by file (USB stick, e-mail).", no_args_is_help=True)
+bundle_app = typer.Typer(help="Move entries by file (USB stick, e-mail).\n\n"
+                         "Example:  coop bundle export /media/usb/garden.coopbundle",
+                         no_args_is_help=True)
 app.add_typer(log_app, name="log")
 app.add_typer(bundle_app, name="bundle")
 
@@ -457,8 +462,17 @@ def bundle_import(
 
 def main() -> None:
     """Console-script entry: user errors are one line on stderr, bugs a traceback."""
+    # Warnings from node/ (a fork found during an import, say) reach the user on
+    # stderr as "warning: …"; set COOP_LOG=DEBUG or INFO for more.
+    logging.basicConfig(
+        level=os.environ.get("COOP_LOG", "WARNING").upper(),
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.addLevelName(logging.WARNING, "warning")
+    logging.addLevelName(logging.ERROR, "error")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except CoopError as exc:
         if str(exc):
             err.print(f"error: {exc}")
@@ -474,6 +488,10 @@ def main() -> None:
     except _click_exceptions() as exc:
         exc.show(file=sys.stderr)  # type: ignore[attr-defined]
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    # Without standalone mode Typer *returns* the code of an Exit it raised itself:
+    # 130 after Ctrl-C (KeyboardInterrupt), 0 after --help or --version.
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _click_exceptions() -> type[Exception]:
