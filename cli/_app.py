@@ -72,7 +72,6 @@ from ._render import (
 
 app = typer.Typer(
     name="coop",
-    help="coopledger: a signed, verifiable ledger for co-operatives.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -123,6 +122,8 @@ def init(
     Example:  coop init --name "Hillside Garden" --home ./garden
     """
     name = name.strip()
+    if passphrase_file is None and os.environ.get("COOP_PASSPHRASE_FILE"):
+        passphrase_file = Path(os.environ["COOP_PASSPHRASE_FILE"])
     passphrase = read_passphrase_file(passphrase_file) if passphrase_file else None
     path = home_path(home)
     try:
@@ -464,8 +465,13 @@ def main() -> None:
     """Console-script entry: user errors are one line on stderr, bugs a traceback."""
     # Warnings from node/ (a fork found during an import, say) reach the user on
     # stderr as "warning: …"; set COOP_LOG=DEBUG or INFO for more.
+    level = os.environ.get("COOP_LOG", "WARNING").upper()
+    if level not in logging.getLevelNamesMapping():
+        err.print(f"error: COOP_LOG={level[:20]!r} is not a log level "
+                  "(DEBUG, INFO, WARNING or ERROR)")
+        sys.exit(2)
     logging.basicConfig(
-        level=os.environ.get("COOP_LOG", "WARNING").upper(),
+        level=level,
         format="%(levelname)s: %(message)s",
         stream=sys.stderr,
     )
@@ -486,7 +492,11 @@ def main() -> None:
         err.print("aborted")
         sys.exit(130)
     except _click_exceptions() as exc:
-        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        # A usage mistake (bad value, missing option): one line, like every other error.
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print(f"error: {exc.format_message()}{hint}",  # type: ignore[attr-defined]
+                  markup=False)
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     # Without standalone mode Typer *returns* the code of an Exit it raised itself:
     # 130 after Ctrl-C (KeyboardInterrupt), 0 after --help or --version.

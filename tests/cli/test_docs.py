@@ -1,0 +1,69 @@
+"""Every `coop` command documents itself: a one-line help, an Example, help on every
+option (STYLE §H 42, 45)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+import typer.main
+from cli_support import Run, ok
+
+import coopledger
+from coopledger.cli import app
+
+
+def walk(cmd: object, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    found = [(path, cmd)]
+    for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+        found += walk(sub, (*path, name))
+    return found
+
+
+COMMANDS = walk(typer.main.get_command(app))
+PATHS = [p for p, _ in COMMANDS]
+
+
+def test_the_tree_is_what_we_expect() -> None:
+    assert PATHS == [
+        (), ("bundle",), ("bundle", "export"), ("bundle", "import"), ("entries",),
+        ("init",), ("log",), ("log", "energy"), ("log", "goods"), ("log", "labor"),
+        ("log", "material"), ("rebuild",), ("state",), ("verify",),
+    ]
+
+
+@pytest.mark.parametrize("path,cmd", COMMANDS, ids=[" ".join(p) or "coop" for p in PATHS])
+def test_each_command_has_help_and_an_example(path: tuple[str, ...], cmd: object) -> None:
+    help_text = getattr(cmd, "help", None) or ""
+    first, _, rest = help_text.strip().partition("\n")
+    assert first.strip(), "no one-line help"
+    assert first.strip().endswith("."), first
+    assert "Example:" in rest, "no Example: block"
+    example = rest.split("Example:", 1)[1].strip()
+    assert example.startswith(" ".join(("coop", *path))), example
+    for param in getattr(cmd, "params", []):
+        if param.name == "help":
+            continue
+        assert getattr(param, "help", None), f"{param.name} has no help"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[" ".join(p) or "coop" for p in PATHS])
+def test_each_help_page_shows_its_example(run: Run, path: tuple[str, ...]) -> None:
+    r = ok(run(*path, "--help"))
+    assert r.out.startswith(f"Usage: {' '.join(('coop', *path))} [OPTIONS]")
+    assert "\n  Example:  coop" in r.out
+    assert r.err == ""
+
+
+def test_coop_help_lists_every_command(run: Run) -> None:
+    r = ok(run("--help"))
+    listed = r.out.split("\nCommands:\n", 1)[1].splitlines()
+    names = [line.split()[0] for line in listed if line.startswith("  ")]
+    assert sorted(names) == sorted(
+        ["init", "log", "entries", "state", "verify", "rebuild", "bundle"])
+
+
+def test_version(run: Run) -> None:
+    r = ok(run("--version"))
+    assert r.out == f"coop {coopledger.__version__}\n"
+    assert coopledger.__version__ == importlib.metadata.version("coopledger")
