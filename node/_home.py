@@ -20,7 +20,7 @@ import platformdirs
 
 from coopledger import crypto
 from coopledger.crypto import KeyFileError, SecretKey, WrongPassphrase
-from coopledger.protocol import Entry
+from coopledger.protocol import GENESIS_KIND, Entry, create_entry
 
 from ._clock import now_ms
 from ._errors import HomeError, KeyLocked
@@ -54,15 +54,20 @@ class Home:
     def init(cls, path: Path, name: str, passphrase: bytes | None = None) -> tuple[Home, Entry]:
         """Create a home: key, config, store and the genesis entry naming the co-op.
 
-        Refuses (HomeError) if ``path`` already holds a home or any other file.
+        Refuses (HomeError) if ``path`` already holds a home or any other file; raises
+        ValidationError, having written nothing, for a name the genesis schema refuses.
         """
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise HomeError(f"{path} already exists and is not empty; refusing to overwrite it")
+        key = SecretKey.generate()
+        ts = now_ms()
+        # Sign the genesis entry before writing anything: a name its schema refuses
+        # (ValidationError) must not leave a half-made home that blocks a retry.
+        create_entry(key, seq=1, prev=None, ts=ts, kind=GENESIS_KIND, body={"name": name})
         try:
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise HomeError(f"cannot create {path}: {exc.strerror}") from exc
-        key = SecretKey.generate()
         blob = (crypto.seal_secret(key.raw, passphrase) if passphrase
                 else crypto.plain_secret(key.raw))
         key_path = path / KEY_FILE
@@ -71,7 +76,7 @@ class Home:
             f.write(blob)
         home = cls(path, name, key.public.raw)
         with Store.open(path / STORE_FILE, create=True) as store:
-            genesis = store.append(key, kind="genesis", body={"name": name}, ts=now_ms())
+            genesis = store.append(key, kind=GENESIS_KIND, body={"name": name}, ts=ts)
         (path / CONFIG_FILE).write_text(
             "# coopledger node home. Written by `coop init`.\n"
             f"name = {_toml_string(name)}\n"

@@ -35,6 +35,7 @@ from coopledger.protocol import (
     Folder,
     LedgerState,
     NeedsRebuild,
+    ValidationError,
     Value,
     create_entry,
     decode,
@@ -155,6 +156,8 @@ class Store:
         self.path = path
         self._state = LedgerState()
         self._generation = -1
+        # True while the derived table could not be read and state() is a fresh fold.
+        self.derived_damaged = False
         self._load_state()
 
     # -- opening ------------------------------------------------------------------
@@ -171,6 +174,9 @@ class Store:
         try:
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                  check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
+        try:
             db.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode: a process crash never loses a committed transaction;
             # a power cut may lose the last ones but never corrupts the file.
@@ -179,21 +185,30 @@ class Store:
             version = cls._schema_version(db)
             if version is None:
                 db.execute("BEGIN IMMEDIATE")
-                for stmt in _SCHEMA.strip().split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
-                           (SCHEMA_VERSION,))
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', 0)")
+                # Look again under the write lock: another process may have created
+                # (and written to) the store since we looked.
+                version = cls._schema_version(db)
+                if version is None:
+                    for stmt in _SCHEMA.strip().split(";"):
+                        if stmt.strip():
+                            db.execute(stmt)
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                               (SCHEMA_VERSION,))
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', 0)")
+                    version = SCHEMA_VERSION
                 db.execute("COMMIT")
-            elif version != SCHEMA_VERSION:
+            if version != SCHEMA_VERSION:
                 raise StoreError(
                     f"store schema version {version} is not supported "
                     f"(this version of coopledger reads {SCHEMA_VERSION})"
                 )
+            return cls(db, path)
         except sqlite3.DatabaseError as exc:
+            db.close()
             raise StoreError(f"cannot open store {path}: {exc}") from exc
-        return cls(db, path)
+        except BaseException:
+            db.close()
+            raise
 
     @staticmethod
     def _schema_version(db: sqlite3.Connection) -> int | None:
@@ -221,13 +236,28 @@ class Store:
         return int(row[0])
 
     def _load_state(self) -> None:
+        # Generation first: a write committed between the two reads then makes the
+        # next state() reload, instead of pairing old rows with the new generation.
+        generation = self._current_generation()
         state = LedgerState()
-        for author, blob in self._db.execute("SELECT author, state FROM derived"):
-            value = decode(blob, what="derived state")
-            assert isinstance(value, dict)
-            state.authors[author] = AuthorState.from_value(value)
+        damaged = False
+        try:
+            for author, blob in self._db.execute("SELECT author, state FROM derived"):
+                value = decode(blob, what="derived state")
+                if not isinstance(value, dict):
+                    raise TypeError("derived state is not a map")
+                state.authors[author] = AuthorState.from_value(value)
+        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            # The cache is damaged (or was written by an incompatible version). The
+            # entries are the truth: fold them in memory so the store still opens,
+            # and let `coop verify` report it and `coop rebuild` rewrite the table.
+            logger.warning("the derived state table is damaged (%s); using a fresh fold "
+                           "of the entries until `coop rebuild`", type(exc).__name__)
+            state = fold_source(_StoreSource(self._db, {}), self._authors_locked())
+            damaged = True
         self._state = state
-        self._generation = self._current_generation()
+        self.derived_damaged = damaged
+        self._generation = generation
 
     def _refresh(self) -> None:
         if self._current_generation() != self._generation:
@@ -391,6 +421,7 @@ class Store:
         except BaseException:
             self._rollback()
             raise
+        self.derived_damaged = False
         return self._state
 
     # -- reading ------------------------------------------------------------------
