@@ -95,9 +95,13 @@ class AddResult:
 class _StoreSource:
     """The fold's EntrySource over the store, with decoded entries cached."""
 
-    def __init__(self, db: sqlite3.Connection, cache: dict[bytes, Entry]) -> None:
+    def __init__(self, db: sqlite3.Connection, cache: dict[bytes, Entry],
+                 solo: dict[tuple[bytes, int], Entry] | None = None) -> None:
         self._db = db
         self._cache = cache
+        # Positions known to hold exactly one entry (new in this batch, and no other
+        # entry held there): answered from memory, without a query.
+        self._solo = solo or {}
 
     def _entry(self, entry_id: bytes, raw: bytes) -> Entry:
         e = self._cache.get(entry_id)
@@ -106,6 +110,9 @@ class _StoreSource:
         return e
 
     def entries_at(self, author: bytes, seq: int) -> Sequence[Entry]:
+        only = self._solo.get((author, seq))
+        if only is not None:
+            return [only]
         rows = self._db.execute(
             "SELECT id, raw FROM entries WHERE author = ? AND seq = ?", (author, seq)
         ).fetchall()
@@ -330,6 +337,25 @@ class Store:
         new = [cache[i] for i in ids if i not in held]
         if not new:
             return AddResult([], list(held), 0, False)
+        # Which positions will hold two or more entries? Look up the positions held
+        # before this batch with one range query per author, not one per entry.
+        by_pos: dict[tuple[bytes, int], list[Entry]] = {}
+        for e in new:
+            by_pos.setdefault((e.author, e.seq), []).append(e)
+        seqs_by_author: dict[bytes, list[int]] = {}
+        for author, seq in by_pos:
+            seqs_by_author.setdefault(author, []).append(seq)
+        before: set[tuple[bytes, int]] = set()
+        for author, seqs in seqs_by_author.items():
+            before.update(
+                (author, r[0]) for r in db.execute(
+                    "SELECT seq FROM entries WHERE author = ? AND seq BETWEEN ? AND ?",
+                    (author, min(seqs), max(seqs)),
+                ) if (author, r[0]) in by_pos
+            )
+        forked = sorted(pos for pos, here in by_pos.items() if len(here) > 1 or pos in before)
+        solo = {pos: here[0] for pos, here in by_pos.items()
+                if len(here) == 1 and pos not in before}
         db.executemany(
             "INSERT INTO entries (id, author, seq, ts, kind, raw) VALUES (?, ?, ?, ?, ?, ?)",
             [(e.id, e.author, e.seq, e.ts, e.kind, e.raw) for e in new],
@@ -337,21 +363,13 @@ class Store:
         refs = [(r, e.author) for e in new for r in e.refs]
         if refs:
             db.executemany("INSERT OR IGNORE INTO refs (ref, author) VALUES (?, ?)", refs)
-        positions = {(e.author, e.seq) for e in new}
-        forked = []
-        for author, seq in positions:
-            n = db.execute(
-                "SELECT count(*) FROM entries WHERE author = ? AND seq = ?", (author, seq)
-            ).fetchone()[0]
-            if n > 1:
-                forked.append((author, seq))
         if forked:
             db.executemany("INSERT OR IGNORE INTO forks (author, seq) VALUES (?, ?)", forked)
             for author, seq in forked:
                 logger.warning("fork: author %s has two entries at seq %d",
                                author[:4].hex(), seq)
         touched = sorted({e.author for e in new})
-        source = _StoreSource(db, cache)
+        source = _StoreSource(db, cache, solo)
         rebuilt = False
         try:
             applied = Folder(self._state, source).advance(touched)

@@ -61,6 +61,16 @@ class Quantity:
         return cls.parse(("-" if sign == "-" else "") + body)
 
     @classmethod
+    def _parse_total(cls, text: str) -> Quantity:
+        """Parse a canonical decimal of any length. A total of many entries can have
+        more than MAX_DIGITS digits, and derived state stores totals as text."""
+        if not _CANONICAL.fullmatch(text) or text == "-0":
+            raise DecimalFormatError("not a canonical decimal (e.g. 12, 0.5, -3.25)")
+        whole, _, frac = text.lstrip("-").partition(".")
+        units = int(whole + frac)
+        return cls(-units if text.startswith("-") else units, len(frac))
+
+    @classmethod
     def _from_parts(cls, text: str) -> Quantity:
         negative = text.startswith("-")
         digits = text.lstrip("-")

@@ -82,7 +82,10 @@ class AuthorState:
     def to_value(self) -> dict[str, Value]:
         totals: dict[str, Value] = {}
         for kind in sorted(self.totals):
-            rows = sorted(self.totals[kind].items(), key=lambda kv: _sort_key(kv[0]))
+            # Each key column holds one type per kind (text, or the bool "paid"), so
+            # plain tuple order is total and the same on every node; keys are unique,
+            # so quantities are never compared.
+            rows = sorted(self.totals[kind].items())
             totals[kind] = [[*k, str(q)] for k, q in rows]
         return {
             "name": self.name,
@@ -117,7 +120,9 @@ class AuthorState:
         st.unknown = dict(cast("dict[str, int]", value["unknown"]))
         for kind, rows in cast("dict[str, list[list[Value]]]", value["totals"]).items():
             st.totals[kind] = {
-                tuple(cast("list[str | bool]", row[:-1])): Quantity.parse(cast(str, row[-1]))
+                tuple(cast("list[str | bool]", row[:-1])): Quantity._parse_total(
+                    cast(str, row[-1])
+                )
                 for row in rows
             }
         return st
@@ -127,10 +132,6 @@ def _key_part(kind: str, name: str, value: object) -> str | bool:
     if name == "paid":
         return bool(value)
     return cast(str, value)
-
-
-def _sort_key(key: TotalKey) -> tuple[tuple[int, str], ...]:
-    return tuple((0, str(int(p))) if isinstance(p, bool) else (1, p) for p in key)
 
 
 @dataclass(slots=True)
