@@ -50,6 +50,11 @@ def seal_secret(
     """Encrypt ``secret`` under ``passphrase``. ``salt``/``nonce`` are for test vectors."""
     if not passphrase:
         raise ValueError("passphrase must not be empty")
+    if len(secret) != 32:
+        raise ValueError("secret must be 32 bytes")
+    # The same bounds open_secret enforces: never write a file that cannot be opened.
+    if not (1 <= log2_n <= _MAX_LOG2_N and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P):
+        raise ValueError("scrypt parameters out of range (log2_n 1-20, r 1-16, p 1-4)")
     salt = os.urandom(_SALT) if salt is None else salt
     nonce = os.urandom(_NONCE) if nonce is None else nonce
     if len(salt) != _SALT or len(nonce) != _NONCE:
@@ -66,6 +71,8 @@ def is_sealed(blob: bytes) -> bool:
 
 def plain_secret(secret: bytes) -> bytes:
     """The unsealed storage form of ``secret`` (no passphrase set)."""
+    if len(secret) != 32:
+        raise ValueError("secret must be 32 bytes")
     return PLAIN_MAGIC + secret
 
 

@@ -16,7 +16,7 @@ property every signature and id in the system relies on: the bytes are the value
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import msgpack
 
@@ -139,8 +139,8 @@ def _check_depth(value: object, depth: int, what: str) -> None:
     """The rule ``encode`` applies: no value (of any type) deeper than MAX_DEPTH."""
     if depth > MAX_DEPTH or (depth == MAX_DEPTH and value):
         raise WrongType(f"{what} is nested deeper than {MAX_DEPTH} levels")
-    children = value.values() if type(value) is dict else value
-    for v in children:  # type: ignore[union-attr]
+    children = value.values() if isinstance(value, dict) else cast("list[object]", value)
+    for v in children:
         if type(v) is list or type(v) is dict:
             _check_depth(v, depth + 1, what)
 
