@@ -14,7 +14,7 @@ entry), then measures, in the same run on the same machine:
   (c) the same with Verifier(workers=1): everything in one process;
   (d) store size per entry (database file + WAL after close);
   (e) peak RSS of the ingest (measured in a child process, so it is the ingest's own);
-  (f) PyNaCl's verify rate, if PyNaCl is installed.
+  (f) PyNaCl (libsodium) verify rate: the library the node verifies with.
 
 Absolute times on shared machines drift; the ratios measured in one run do not drift
 as much (DESIGN.md §7). The last line is ``ingest_ratio=<x.xx>`` for (b), for scripts.

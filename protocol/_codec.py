@@ -154,6 +154,20 @@ def decode(data: bytes, *, max_size: int | None = None, what: str = "value") -> 
     and BadEncoding for anything msgpack cannot parse (truncation, invalid UTF-8).
     """
     limit = len(data) if max_size is None else max_size
+    # Count containers as they are built: with at most MAX_DEPTH of them no value can
+    # be too deep, and the depth walk below (a cost on every entry) can be skipped.
+    containers = 0
+
+    def pairs_hook(pairs: list[tuple[object, object]]) -> dict[str, object]:
+        nonlocal containers
+        containers += 1
+        return _pairs_hook(pairs)
+
+    def list_hook(items: list[object]) -> list[object]:
+        nonlocal containers
+        containers += 1
+        return _list_hook(items)
+
     try:
         value = msgpack.unpackb(
             data,
@@ -161,8 +175,8 @@ def decode(data: bytes, *, max_size: int | None = None, what: str = "value") -> 
             use_list=True,
             strict_map_key=False,
             ext_hook=_ext_hook,
-            object_pairs_hook=_pairs_hook,
-            list_hook=_list_hook,
+            object_pairs_hook=pairs_hook,
+            list_hook=list_hook,
             max_str_len=limit,
             max_bin_len=limit,
             max_array_len=limit,
@@ -188,7 +202,7 @@ def decode(data: bytes, *, max_size: int | None = None, what: str = "value") -> 
         raise FloatNotAllowed(f"{what}: floats are not allowed")
     if t is msgpack.Timestamp:
         raise WrongType(f"{what}: msgpack ext types are not allowed")
-    if t is list or t is dict:
+    if containers > MAX_DEPTH:
         _check_depth(value, 0, what)
     if msgpack.packb(value, use_bin_type=True) != data:
         raise NonCanonicalEncoding(f"{what} is not in canonical msgpack form")

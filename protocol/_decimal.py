@@ -12,6 +12,7 @@ at most MAX_DIGITS digits in all and at most MAX_SCALE after the point. Sums are
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -36,11 +37,9 @@ class Quantity:
     @classmethod
     def parse(cls, text: str) -> Quantity:
         """Parse the canonical wire form. Raises DecimalFormatError otherwise."""
-        if len(text) > MAX_DIGITS + 2 or not _CANONICAL.fullmatch(text):
-            raise DecimalFormatError("not a canonical decimal (e.g. 12, 0.5, -3.25)")
-        if text == "-0":
-            raise DecimalFormatError("not a canonical decimal (-0)")
-        return cls._from_parts(text)
+        if type(text) is not str:
+            raise DecimalFormatError("a decimal quantity must be text")
+        return _parse_canonical(text)
 
     @classmethod
     def parse_loose(cls, text: str) -> Quantity:
@@ -138,3 +137,15 @@ class Quantity:
 
 
 ZERO = Quantity(0, 0)
+
+
+# Ledgers repeat the same few quantities ("1.5" hours, "12" loaves) endlessly, and a
+# Quantity is immutable, so parsed values are cached. Errors are not cached (an
+# exception leaves lru_cache empty for that text), so bad input costs each time.
+@functools.lru_cache(maxsize=4096)
+def _parse_canonical(text: str) -> Quantity:
+    if len(text) > MAX_DIGITS + 2 or not _CANONICAL.fullmatch(text):
+        raise DecimalFormatError("not a canonical decimal (e.g. 12, 0.5, -3.25)")
+    if text == "-0":
+        raise DecimalFormatError("not a canonical decimal (-0)")
+    return Quantity._from_parts(text)

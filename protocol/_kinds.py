@@ -87,7 +87,7 @@ def _check_field(kind: str, f: Field, value: object) -> None:
             raise BadBody(str(exc), field=f.name) from exc
         if not q.is_positive():
             raise BadBody("must be greater than zero", field=f.name)
-        if f.max_value is not None and q > Quantity.parse(f.max_value):
+        if f.max_value is not None and q > Quantity.parse(f.max_value):  # cached
             raise BadBody(f"must be at most {f.max_value}", field=f.name)
     else:  # pragma: no cover - a schema typo is our bug
         raise AssertionError(f"unknown field type {f.type}")
