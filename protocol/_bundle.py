@@ -101,7 +101,14 @@ class BundleParser:
         self._eof = False
         self._header_done = False
         self._ended = False
-        self._seen = 0  # entry records delivered
+        self._seen = 0  # entry records delivered, in all sections
+        # Concatenated bundles (``cat a b > c``) are sections of one file. Between a
+        # trailer and the next header we are not in a section.
+        self._in_section = True
+        self._section_seen = 0
+        self._expected: int | None = 0  # sum of the trailers' counts; None if unknown
+        self._all_complete = True
+        self._last_trailer: int | None = None
         self._damage_start: int | None = None
         self._damage_reason = ""
 
@@ -162,7 +169,26 @@ class BundleParser:
                     return None
                 if self._damage_start is not None:
                     return self._flush_damage(self._base, drop=0)
-                return self._finish(None)
+                return self._finish()
+            if not self._in_section:
+                # After a trailer: the end of the file, or the header of another bundle
+                # appended to this one; anything else is damage up to the next header.
+                if len(self._buf) < HEADER_SIZE and not self._eof:
+                    return None
+                if self._buf[:HEADER_SIZE] == bundle_header():
+                    if self._damage_start is not None:
+                        return self._flush_damage(self._base, drop=0)
+                    del self._buf[:HEADER_SIZE]
+                    self._base += HEADER_SIZE
+                    self._in_section = True
+                    self._section_seen = 0
+                    continue
+                if self._damage_start is None:
+                    self._damage_start = self._base
+                    self._damage_reason = "bytes after the end of the bundle"
+                del self._buf[:1]
+                self._base += 1
+                continue
             parsed = self._try_record(0)
             if parsed is None:
                 if not self._eof:
@@ -185,9 +211,11 @@ class BundleParser:
             del self._buf[:size]
             self._base += size
             if rtype == RECORD_END:
-                return self._finish(payload, offset)
+                self._end_section(payload, offset)
+                continue
             if rtype == RECORD_ENTRY:
                 self._seen += 1
+                self._section_seen += 1
             return BundleRecord(offset, rtype, payload)
 
     def _flush_damage(self, until: int, drop: int) -> BundleDamage:
@@ -199,15 +227,25 @@ class BundleParser:
             self._base += drop
         return BundleDamage(start, until - start, self._damage_reason)
 
-    def _finish(self, trailer: bytes | None, offset: int | None = None) -> BundleEnd:
-        self._ended = True
-        if trailer is None:
-            return BundleEnd(self._base, False, None, self._seen)
+    def _end_section(self, trailer: bytes, offset: int) -> None:
         try:
             value = decode(trailer, what="bundle trailer")
         except BadEncoding:
             value = None
         count = value.get("count") if isinstance(value, dict) else None
         if not isinstance(count, int) or isinstance(count, bool):
-            return BundleEnd(offset or self._base, False, None, self._seen)
-        return BundleEnd(offset or self._base, count == self._seen, count, self._seen)
+            self._expected = None
+            self._all_complete = False
+        else:
+            if self._expected is not None:
+                self._expected += count
+            self._all_complete &= count == self._section_seen
+        self._last_trailer = offset
+        self._in_section = False
+
+    def _finish(self) -> BundleEnd:
+        self._ended = True
+        if self._in_section:  # the file ended before the (last) trailer
+            return BundleEnd(self._base, False, None, self._seen)
+        assert self._last_trailer is not None
+        return BundleEnd(self._last_trailer, self._all_complete, self._expected, self._seen)

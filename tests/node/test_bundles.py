@@ -198,6 +198,16 @@ def test_a_bundle_cut_short_imports_what_precedes_the_cut(store: Store) -> None:
     assert not report.complete and report.damaged == 0 and report.held == k
 
 
+def test_concatenated_bundles_import_whole(store: Store) -> None:
+    # Two co-ops' bundles copied into one file (`cat a b > c`): both import, complete.
+    a = make_log(KEYS[0], 5, name="Garden")
+    b = make_log(KEYS[1], 4, name="Repair")
+    report = import_bytes(store, bundle(a) + bundle(b))
+    assert (report.new, report.rejected, report.damaged) == (9, 0, 0)
+    assert report.complete and report.ok
+    assert store.state().state_hash() == fold(a + b).state_hash()
+
+
 def test_a_file_that_is_not_a_bundle_raises(store: Store) -> None:
     for data in (b"", b"COOP", b"PK\x03\x04 a zip file, really" * 10,
                  b"COOPBNDL\x09\x00\x00\x00"):

@@ -202,8 +202,36 @@ def test_missing_trailer_is_incomplete() -> None:
     assert parse(data) == [*good_events(), BundleEnd(len(data), False, None, 3)]
 
 
-def test_bytes_after_the_trailer_are_ignored() -> None:
-    assert parse(DATA + bundle_record(ENTRIES[0].raw) + b"junk") == parse(DATA)
+def test_bytes_after_the_trailer_are_damage_not_silence() -> None:
+    junk = bundle_record(ENTRIES[0].raw) + b"junk"
+    events = parse(DATA + junk)
+    assert events[:-2] == parse(DATA)[:-1]
+    assert events[-2] == BundleDamage(len(DATA), len(junk), "bytes after the end of the bundle")
+    assert events[-1] == parse(DATA)[-1]  # the bundle itself is still complete
+
+
+def test_concatenated_bundles_are_read_as_one() -> None:
+    # `cat a.coopbundle b.coopbundle > both.coopbundle` on a USB stick.
+    events = parse(DATA + DATA, chunks=[5, 100, 7])
+    records = [e for e in events if isinstance(e, BundleRecord)]
+    assert [r.payload for r in records] == [e.raw for e in ENTRIES] * 2
+    assert [r.offset for r in records[3:]] == [len(DATA) + r.offset for r in records[:3]]
+    assert events[-1] == BundleEnd(len(DATA) + SPANS[-1][0], True, 6, 6)
+
+
+def test_concatenated_bundles_with_junk_between_them() -> None:
+    events = parse(DATA + b"\x00junk\n" + DATA)
+    damage = [e for e in events if isinstance(e, BundleDamage)]
+    assert damage == [BundleDamage(len(DATA), 6, "bytes after the end of the bundle")]
+    assert sum(isinstance(e, BundleRecord) for e in events) == 6
+    assert isinstance(events[-1], BundleEnd) and events[-1].complete
+
+
+def test_a_cut_second_bundle_makes_the_file_incomplete() -> None:
+    events = parse(DATA + DATA[: SPANS[1][0]])
+    assert sum(isinstance(e, BundleRecord) for e in events) == 4
+    end = events[-1]
+    assert isinstance(end, BundleEnd) and not end.complete and end.seen == 4
 
 
 # --- the header ----------------------------------------------------------------------------
