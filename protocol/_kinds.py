@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._decimal import DecimalFormatError, Quantity
-from ._errors import BadBody
+from ._errors import BadBody, BadEnvelope
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){0,3}")
 MAX_KIND_LEN = 64
@@ -144,10 +144,11 @@ def is_known_kind(kind: str) -> bool:
 
 
 def check_kind_name(kind: object) -> str:
-    """Return ``kind`` if it is a well-formed kind name, else raise BadBody."""
+    """Return ``kind`` if it is a well-formed kind name, else raise BadEnvelope."""
     if not isinstance(kind, str) or len(kind) > MAX_KIND_LEN or not KIND_PATTERN.fullmatch(kind):
-        raise BadBody("kind must be a dotted lower-case name such as labor or transfer.offer",
-                      field="kind")
+        raise BadEnvelope(
+            "kind must be a dotted lower-case name such as labor or transfer.offer",
+            field="kind")
     return kind
 
 

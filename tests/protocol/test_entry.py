@@ -329,14 +329,14 @@ def test_genesis_rule() -> None:
      "a.B", "lab or", "labör", None, 1, b"labor"],
 )
 def test_kind_name(kind: Any) -> None:
-    # A malformed kind name is reported as BadBody (kinds select the body schema).
-    reject(raw(kind=kind), BadBody, "kind")
+    # ``kind`` is an envelope field: a malformed name is a BadEnvelope.
+    reject(raw(kind=kind), BadEnvelope, "kind")
 
 
 def test_kind_name_length() -> None:
     longest = "a" * 32 + "." + "b" * 31  # MAX_KIND_LEN = 64 characters in all
     assert decode_entry(raw(kind=longest, body={})).kind == longest
-    reject(raw(kind=longest + "b", body={}), BadBody, "kind")
+    reject(raw(kind=longest + "b", body={}), BadEnvelope, "kind")
     four_parts = "a.b.c.d"
     assert decode_entry(raw(kind=four_parts, body={})).kind == four_parts
 
