@@ -334,12 +334,7 @@ class Store:
         for e in entries:
             cache.setdefault(e.id, e)
         ids = list(cache)
-        held: set[bytes] = set()
-        for chunk_start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[chunk_start : chunk_start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            held.update(r[0] for r in db.execute(
-                f"SELECT id FROM entries WHERE id IN ({marks})", chunk))
+        held = self.held_ids(ids)
         new = [cache[i] for i in ids if i not in held]
         if not new:
             return AddResult([], list(held), 0, False)
@@ -463,6 +458,15 @@ class Store:
     def get(self, entry_id: bytes) -> Entry | None:
         row = self._db.execute("SELECT raw FROM entries WHERE id = ?", (entry_id,)).fetchone()
         return None if row is None else decode_entry(row[0])
+
+    def held_ids(self, entry_ids: Sequence[bytes]) -> set[bytes]:
+        """Those of ``entry_ids`` that the store holds."""
+        held: set[bytes] = set()
+        for start in range(0, len(entry_ids), _IN_CHUNK):
+            chunk = entry_ids[start : start + _IN_CHUNK]
+            held.update(r[0] for r in self._db.execute(
+                f"SELECT id FROM entries WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return held
 
     def has(self, entry_id: bytes) -> bool:
         return self._db.execute(
