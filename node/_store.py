@@ -201,6 +201,10 @@ class Store:
                 # Look again under the write lock: another process may have created
                 # (and written to) the store since we looked.
                 version = cls._schema_version(db)
+                if version is None and db.execute(
+                        "SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise StoreError(f"{path} is an SQLite database of another program, "
+                                     "not a coopledger store")
                 if version is None:
                     for stmt in _SCHEMA.strip().split(";"):
                         if stmt.strip():

@@ -513,3 +513,17 @@ def test_fork_entries_are_the_proofs() -> None:
         s.add_entries([fb])
         assert sorted(s.fork_entries([b.public.raw])) == sorted([blog[2].raw, fb.raw])
         assert len(s.fork_entries()) == 5
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "photos.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE photos (name TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="another program"):
+        Store.open(path)
+    db = sqlite3.connect(path)
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    db.close()
+    assert tables == ["photos"]
