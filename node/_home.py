@@ -12,6 +12,8 @@ The default home is ``$COOP_HOME``, else the platform's user data directory
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,24 +66,37 @@ class Home:
         # Sign the genesis entry before writing anything: a name its schema refuses
         # (ValidationError) must not leave a half-made home that blocks a retry.
         create_entry(key, seq=1, prev=None, ts=ts, kind=GENESIS_KIND, body={"name": name})
+        # Build the home in a sibling directory and rename it into place at the end, so
+        # that a crash (or a full disk) part-way never leaves a half-made home behind.
         try:
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.init-", dir=path.parent))
         except OSError as exc:
             raise HomeError(f"cannot create {path}: {exc.strerror}") from exc
-        blob = (crypto.seal_secret(key.raw, passphrase) if passphrase
-                else crypto.plain_secret(key.raw))
-        key_path = path / KEY_FILE
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
+        try:
+            blob = (crypto.seal_secret(key.raw, passphrase) if passphrase
+                    else crypto.plain_secret(key.raw))
+            fd = os.open(staging / KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+                f.flush()
+                os.fsync(f.fileno())
+            with Store.open(staging / STORE_FILE, create=True) as store:
+                genesis = store.append(key, kind=GENESIS_KIND, body={"name": name}, ts=ts)
+            (staging / CONFIG_FILE).write_text(
+                "# coopledger node home. Written by `coop init`.\n"
+                f"name = {_toml_string(name)}\n"
+                f"author = \"{key.public.raw.hex()}\"\n"
+            )
+            # Replaces ``path`` only if it is missing or an empty directory.
+            os.rename(staging, path)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise HomeError(f"cannot create {path}: {exc.strerror}") from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         home = cls(path, name, key.public.raw)
-        with Store.open(path / STORE_FILE, create=True) as store:
-            genesis = store.append(key, kind=GENESIS_KIND, body={"name": name}, ts=ts)
-        (path / CONFIG_FILE).write_text(
-            "# coopledger node home. Written by `coop init`.\n"
-            f"name = {_toml_string(name)}\n"
-            f"author = \"{key.public.raw.hex()}\"\n"
-        )
         return home, genesis
 
     @classmethod

@@ -146,3 +146,20 @@ def test_default_home_honours_coop_home(tmp_path: Path, monkeypatch: pytest.Monk
     assert fallback.name == "coopledger" and fallback != tmp_path / "elsewhere"
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert default_home() == tmp_path / "xdg" / "coopledger"
+
+
+def test_a_failure_part_way_through_init_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Store, "append", disk_full)
+    target = tmp_path / "garden"
+    with pytest.raises(HomeError, match="No space left on device"):
+        Home.init(target, "Hillside Garden")
+    assert list(tmp_path.iterdir()) == []  # no home, no staging directory
+    monkeypatch.undo()
+    home, _ = Home.init(target, "Hillside Garden")  # and a retry just works
+    assert Home.open(target).author == home.author
+    assert oct(target.stat().st_mode & 0o777) == oct(0o700)
