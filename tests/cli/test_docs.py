@@ -67,3 +67,14 @@ def test_version(run: Run) -> None:
     r = ok(run("--version"))
     assert r.out == f"coop {coopledger.__version__}\n"
     assert coopledger.__version__ == importlib.metadata.version("coopledger")
+
+
+def test_the_cli_reference_in_docs_is_current() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "cli_reference.py"
+    result = subprocess.run([sys.executable, str(script), "--check"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
