@@ -1,15 +1,18 @@
 """The SQLite store: one file per home, WAL mode.
 
-Tables (schema version 1):
+Tables (schema version 2):
 
 * ``entries``   every accepted entry: its bytes plus indexed columns. Only entries that
                 passed shape and signature checks are ever inserted ("the store never
                 holds an invalid entry"); whether they *apply* is the fold's business.
 * ``refs``      (ref, author of the referring entry), to wake waiting authors.
 * ``forks``     (author, seq) positions holding two or more entries.
-* ``derived``   one row per author: the canonical encoding of its AuthorState. This is a
-                cache of the fold, updated incrementally in the same transaction as the
-                entries that change it, and rebuilt from ``entries`` by ``rebuild()``.
+* ``derived``   one row per author: the canonical encoding of its AuthorState without
+                its totals (``header_value()``).
+* ``derived_totals``  one row per (author, kind, key): a total, as a decimal string.
+                Both ``derived`` tables are a cache of the fold, updated in the same
+                transaction as the entries that change them (only the rows that
+                changed), and rebuilt from ``entries`` by ``rebuild()``.
 * ``meta``      schema version and a write generation counter.
 
 Every write is one transaction, so a crash (kill -9) at any instant leaves the store as
@@ -27,14 +30,17 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
     AuthorState,
+    DecimalFormatError,
     Entry,
     Folder,
     LedgerState,
     NeedsRebuild,
+    Quantity,
     ValidationError,
     Value,
     create_entry,
@@ -48,7 +54,7 @@ from ._errors import AppendError, StoreError
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Wait this long for another process's write transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 
@@ -81,6 +87,13 @@ CREATE TABLE IF NOT EXISTS derived (
     author   BLOB PRIMARY KEY,
     state    BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS derived_totals (
+    author   BLOB NOT NULL,
+    kind     TEXT NOT NULL,
+    key      BLOB NOT NULL,
+    amount   TEXT NOT NULL,
+    PRIMARY KEY (author, kind, key)
+) WITHOUT ROWID;
 """
 
 
@@ -93,6 +106,21 @@ class AddResult:
     held: list[bytes]
     applied: int
     rebuilt: bool
+
+
+def _write_derived(db: sqlite3.Connection, state: LedgerState,
+                   authors: Iterable[bytes]) -> None:
+    """Save the header of each of ``authors`` and the totals that changed."""
+    headers: list[tuple[bytes, bytes]] = []
+    totals: list[tuple[bytes, str, bytes, str]] = []
+    for a in authors:
+        st = state.authors[a]
+        headers.append((a, encode(st.header_value())))
+        totals.extend((a, kind, encode(list(key)), str(amount))
+                      for kind, key, amount in st.take_dirty())
+    db.executemany("INSERT OR REPLACE INTO derived (author, state) VALUES (?, ?)", headers)
+    db.executemany("INSERT OR REPLACE INTO derived_totals (author, kind, key, amount) "
+                   "VALUES (?, ?, ?, ?)", totals)
 
 
 class _StoreSource:
@@ -214,6 +242,9 @@ class Store:
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', 0)")
                     version = SCHEMA_VERSION
                 db.execute("COMMIT")
+            if version == 1:
+                cls._migrate_1_to_2(db)
+                version = SCHEMA_VERSION
             if version != SCHEMA_VERSION:
                 raise StoreError(
                     f"store schema version {version} is not supported "
@@ -225,6 +256,30 @@ class Store:
             raise StoreError(f"cannot open store {path}: {exc}") from exc
         except BaseException:
             db.close()
+            raise
+
+    @staticmethod
+    def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+        """Version 1 kept each author's totals inside its ``derived`` row. Version 2
+        keeps them row by row: fold the entries once and write the new tables, in one
+        transaction (a crash leaves the version 1 store as it was)."""
+        logger.info("upgrading the store from schema version 1 to 2 (one full fold)")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if Store._schema_version(db) == 1:
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+                db.execute("DELETE FROM derived")
+                authors = [r[0] for r in db.execute("SELECT DISTINCT author FROM entries")]
+                state = fold_source(_StoreSource(db, {}), authors)
+                _write_derived(db, state, state.authors)
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                           (SCHEMA_VERSION,))
+                db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
             raise
 
     @staticmethod
@@ -264,7 +319,16 @@ class Store:
                 if not isinstance(value, dict):
                     raise TypeError("derived state is not a map")
                 state.authors[author] = AuthorState.from_value(value)
-        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            for author, kind, key_blob, amount in self._db.execute(
+                "SELECT author, kind, key, amount FROM derived_totals"
+            ):
+                key = decode(key_blob, what="derived total key")
+                if not isinstance(key, list):
+                    raise TypeError("derived total key is not a list")
+                state.authors[author].load_total(
+                    kind, tuple(cast("list[str | bool]", key)), Quantity._parse_total(amount))
+        except (ValidationError, DecimalFormatError, KeyError, TypeError, ValueError,
+                AttributeError) as exc:
             # The cache is damaged (or was written by an incompatible version). The
             # entries are the truth: fold them in memory so the store still opens,
             # and let `coop verify` report it and `coop rebuild` rewrite the table.
@@ -291,10 +355,7 @@ class Store:
         return fold_source(src, self.authors(), as_of=as_of)
 
     def _write_derived(self, authors: Iterable[bytes]) -> None:
-        self._db.executemany(
-            "INSERT OR REPLACE INTO derived (author, state) VALUES (?, ?)",
-            [(a, encode(self._state.authors[a].to_value())) for a in authors],
-        )
+        _write_derived(self._db, self._state, authors)
 
     def _bump_generation(self) -> None:
         self._db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
@@ -385,6 +446,7 @@ class Store:
             applied = []
             changed = set(self._state.authors)
             db.execute("DELETE FROM derived")
+            db.execute("DELETE FROM derived_totals")
             rebuilt = True
         self._write_derived(sorted(changed))
         self._bump_generation()
@@ -438,6 +500,7 @@ class Store:
             source = _StoreSource(self._db, {})
             self._state = fold_source(source, self._authors_locked())
             self._db.execute("DELETE FROM derived")
+            self._db.execute("DELETE FROM derived_totals")
             self._write_derived(sorted(self._state.authors))
             self._bump_generation()
             self._db.execute("COMMIT")

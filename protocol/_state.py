@@ -57,6 +57,9 @@ class AuthorState:
     broken: tuple[int, str] | None = None  # (seq, reason) where the chain breaks
     unknown: dict[str, int] = field(default_factory=dict)
     totals: dict[str, dict[TotalKey, Quantity]] = field(default_factory=dict)
+    # Totals changed since the owner last saved them (``take_dirty``): a store writes
+    # only these rows, so its cost per batch follows the change, not the state's size.
+    dirty: set[tuple[str, TotalKey]] = field(default_factory=set, compare=False, repr=False)
 
     def apply(self, entry: Entry) -> None:
         """Apply ``entry``, the next entry of this log (the fold checked that it is)."""
@@ -76,6 +79,7 @@ class AuthorState:
             table[key] = table.get(key, ZERO) + Quantity.parse(
                 cast(str, entry.body[amount_field])
             )
+            self.dirty.add((kind, key))
         elif not is_known_kind(kind):
             self.unknown[kind] = self.unknown.get(kind, 0) + 1
 
@@ -87,6 +91,12 @@ class AuthorState:
             # so quantities are never compared.
             rows = sorted(self.totals[kind].items())
             totals[kind] = [[*k, str(q)] for k, q in rows]
+        value = self.header_value()
+        value["totals"] = totals
+        return value
+
+    def header_value(self) -> dict[str, Value]:
+        """``to_value()`` without the totals (stored apart from them, row by row)."""
         return {
             "name": self.name,
             "length": self.length,
@@ -99,8 +109,18 @@ class AuthorState:
             if self.broken is None
             else {"seq": self.broken[0], "reason": self.broken[1]},
             "unknown": dict(sorted(self.unknown.items())),
-            "totals": totals,
+            "totals": {},
         }
+
+    def take_dirty(self) -> list[tuple[str, TotalKey, Quantity]]:
+        """The totals changed since the last call, as (kind, key, amount); clears them."""
+        rows = [(kind, key, self.totals[kind][key]) for kind, key in sorted(self.dirty)]
+        self.dirty.clear()
+        return rows
+
+    def load_total(self, kind: str, key: TotalKey, amount: Quantity) -> None:
+        """Restore one saved total (the counterpart of ``take_dirty``)."""
+        self.totals.setdefault(kind, {})[key] = amount
 
     @classmethod
     def from_value(cls, value: Mapping[str, Value]) -> AuthorState:

@@ -67,10 +67,10 @@ def test_open_a_store_of_another_schema_version(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     Store.open(path, create=True).close()
     db = sqlite3.connect(path)
-    db.execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = 3 WHERE key = 'schema_version'")
     db.commit()
     db.close()
-    with pytest.raises(StoreError, match="schema version 2 is not supported"):
+    with pytest.raises(StoreError, match="schema version 3 is not supported"):
         Store.open(path)
 
 
@@ -527,3 +527,21 @@ def test_another_programs_sqlite_file_is_refused_and_left_alone(tmp_path: Path) 
     tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     db.close()
     assert tables == ["photos"]
+
+
+def test_a_new_entry_rewrites_only_the_totals_it_changes(tmp_path: Path) -> None:
+    # The derived cache's write cost follows the change, not the size of the state:
+    # with hundreds of distinct totals, one more labour entry writes the same few rows.
+    def labor(member: str) -> dict[str, object]:
+        return {"member": member, "hours": "1", "task": "t", "category": "care",
+                "date": "2026-11-01"}
+
+    with Store.open(tmp_path / "ledger.db", create=True) as s:
+        s.append(KEYS[0], kind="genesis", body={"name": "Garden"}, ts=1)
+        for i in range(300):
+            s.append(KEYS[0], kind="labor", body=labor(f"member {i}"), ts=2)
+        before = s._db.total_changes
+        s.append(KEYS[0], kind="labor", body=labor("member 7"), ts=3)
+        # the entry, the co-op's header row, one total, the generation counter
+        assert s._db.total_changes - before == 4
+        assert s.state().state_hash() == s.state_as_of(None).state_hash()
