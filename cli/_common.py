@@ -15,8 +15,11 @@ from coopledger.node import Home, KeyLocked, default_home
 from coopledger.protocol import LedgerState
 
 # Machine-readable output goes to stdout, messages and progress to stderr.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: names, tasks and items come from other co-ops' entries, and text such
+# as "[/]" must be shown as it is, never parsed as Rich markup (which can also raise).
+# Styling is applied with rich.text.Text where we want it.
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 class CoopError(Exception):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from coopledger.protocol import Entry, LedgerState, Quantity, is_known_kind
 
@@ -89,14 +90,19 @@ def print_state(state: LedgerState) -> None:
         out.print("This store holds no entries yet.")
     for author in sorted(state.authors, key=lambda a: (state.authors[a].name or "", a)):
         st = state.authors[author]
-        out.print(f"\n[bold]{st.name or '(name not yet known)'}[/bold]  {author.hex()}")
+        out.print()
+        out.print(Text.assemble((st.name or "(name not yet known)", "bold"),
+                                f"  {author.hex()}"))
         out.print(f"  log: {st.length} entries apply, head "
                   f"{st.head[:4].hex() + '…' if st.head else '-'} at {format_ts(st.head_ts)}")
         if st.fork:
-            out.print(f"  [red]FORK at seq {st.fork.seq}[/red]: entries {st.fork.a[:4].hex()}… "
-                      f"and {st.fork.b[:4].hex()}…; the log is frozen at seq {st.fork.seq - 1}")
+            out.print(Text.assemble(
+                "  ", (f"FORK at seq {st.fork.seq}", "red"),
+                f": entries {st.fork.a[:4].hex()}… and {st.fork.b[:4].hex()}…; the log is "
+                f"frozen at seq {st.fork.seq - 1}"))
         if st.broken:
-            out.print(f"  [red]chain broken at seq {st.broken[0]}[/red] ({st.broken[1]})")
+            out.print(Text.assemble("  ", (f"chain broken at seq {st.broken[0]}", "red"),
+                                    f" ({st.broken[1]})"))
         for kind, count in sorted(st.unknown.items()):
             out.print(f"  {count} entries of kind {kind} (unknown to this version, not counted)")
         labor = st.totals.get("labor", {})

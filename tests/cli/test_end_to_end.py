@@ -677,3 +677,20 @@ def test_a_forged_entry_is_rejected_by_signature(
         assert store.has(decode_entry(records[0].payload).id)
         assert store.has(decode_entry(records[1].payload).id)
     ok(run("verify", "--home", repair))
+
+
+def test_text_from_entries_is_shown_as_written_never_as_markup(
+    run: Run, tmp_path: Path
+) -> None:
+    # Names, members, tasks come from any co-op's entries: "[/]" once crashed Rich.
+    home = tmp_path / "odd"
+    name, member, task = "[/] Odd [red]co-op", "[/bold]", "[link=http://x]click[/link]"
+    r = ok(run("init", "--home", home, "--name", name))
+    assert f"Created co-op {name!r}" in r.out
+    r = ok(run("log", "labor", "--home", home, "--member", member, "--hours", "1",
+               "--task", task))
+    assert member in r.out and task in r.out
+    r = ok(run("state", "--home", home))
+    assert name in r.out and member in r.out
+    r = ok(run("entries", "--home", home))
+    assert "[/bold]" in r.out
