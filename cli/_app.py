@@ -327,10 +327,11 @@ def state(
             st = store.state()
         else:
             st = store.state_as_of(parse_time(as_of, option="--as-of", end_of_day=True))
+        held = store.held_counts()
     if json_:
-        print_json(state_json(st))
+        print_json(state_json(st, held))
     else:
-        print_state(st)
+        print_state(st, held)
 
 
 def _progress(total: int | None, label: str, *, bytes_: bool) -> Progress:

@@ -73,9 +73,12 @@ def entries_table(entries: list[Entry], names: Mapping[bytes, str | None]) -> Ta
     return t
 
 
-def state_json(state: LedgerState) -> dict[str, Any]:
+def state_json(state: LedgerState, held: Mapping[bytes, int]) -> dict[str, Any]:
+    """The state, its hash, and (outside what the hash covers) how many entries this
+    node holds per co-op: more than ``length`` means some wait (a gap, a fork…)."""
     value = state.to_value()
-    return {"state_hash": state.state_hash(), **value}
+    return {"state_hash": state.state_hash(), **value,
+            "held": {a.hex(): n for a, n in sorted(held.items())}}
 
 
 def _sum(rows: dict[tuple[Any, ...], Quantity], pick: int) -> dict[Any, Quantity]:
@@ -85,7 +88,7 @@ def _sum(rows: dict[tuple[Any, ...], Quantity], pick: int) -> dict[Any, Quantity
     return acc
 
 
-def print_state(state: LedgerState) -> None:
+def print_state(state: LedgerState, held: Mapping[bytes, int]) -> None:
     if not state.authors:
         out.print("This store holds no entries yet.")
     for author in sorted(state.authors, key=lambda a: (state.authors[a].name or "", a)):
@@ -95,6 +98,10 @@ def print_state(state: LedgerState) -> None:
                                 f"  {author.hex()}"))
         out.print(f"  log: {st.length} entries apply, head "
                   f"{st.head[:4].hex() + '…' if st.head else '-'} at {format_ts(st.head_ts)}")
+        waiting = held.get(author, 0) - st.length
+        if waiting > 0:
+            out.print(f"  {waiting} more held but not applied: they wait for an earlier "
+                      "entry, or lie past a fork or a broken link")
         if st.fork:
             out.print(Text.assemble(
                 "  ", (f"FORK at seq {st.fork.seq}", "red"),

@@ -519,6 +519,11 @@ class Store:
         """Every author with at least one held entry, sorted."""
         return sorted(self._authors_locked())
 
+    def held_counts(self) -> dict[bytes, int]:
+        """How many entries the store holds per author (applied or not)."""
+        return {a: n for a, n in self._db.execute(
+            "SELECT author, count(*) FROM entries GROUP BY author")}
+
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM entries").fetchone()[0])
 

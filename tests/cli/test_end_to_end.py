@@ -645,11 +645,16 @@ def test_a_damaged_record_is_reported_and_the_rest_imported(
     assert [(p["offset"], p["reason"]) for p in report["problems"]] == [
         (victim.offset, "invalid:damaged")]
     garden_id = Home.open(garden).author.hex()
-    assert state_json(run, repair)["coops"][garden_id]["length"] == 1  # seq 3 waits for 2
+    st = state_json(run, repair)
+    assert st["coops"][garden_id]["length"] == 1  # seq 3 waits for 2
+    assert st["held"][garden_id] == 2
+    assert "1 more held but not applied" in ok(run("state", "--home", repair)).out
     # The intact bundle fills the gap.
     r = ok(run("bundle", "import", garden_bundle, "--home", repair))
     assert "1 new, 2 already held" in r.out
-    assert state_json(run, repair)["coops"][garden_id]["length"] == 3
+    st = state_json(run, repair)
+    assert st["coops"][garden_id]["length"] == st["held"][garden_id] == 3
+    assert "held but not applied" not in ok(run("state", "--home", repair)).out
 
 
 def test_a_forged_entry_is_rejected_by_signature(
