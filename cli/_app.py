@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -486,6 +487,14 @@ def main() -> None:
         sys.exit(exc.code)
     except (NodeError, LedgerError, CryptoError) as exc:
         err.print(f"error: {exc}")
+        sys.exit(1)
+    except sqlite3.DatabaseError as exc:
+        # After the store opened: a lock held past the busy timeout, a damaged page.
+        err.print(f"error: the store could not be read or written: {exc}")
+        sys.exit(1)
+    except OSError as exc:  # the machine's fault, not ours: disk full, permissions …
+        where = f" ({exc.filename})" if exc.filename else ""
+        err.print(f"error: {exc.strerror or exc}{where}")
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
