@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -121,6 +122,17 @@ def _write_derived(db: sqlite3.Connection, state: LedgerState,
     db.executemany("INSERT OR REPLACE INTO derived (author, state) VALUES (?, ?)", headers)
     db.executemany("INSERT OR REPLACE INTO derived_totals (author, kind, key, amount) "
                    "VALUES (?, ?, ?, ?)", totals)
+
+
+def _refold(db: sqlite3.Connection, source: _StoreSource | None = None) -> LedgerState:
+    """Fold every held entry from scratch and replace the derived tables with the
+    result, inside the caller's write transaction."""
+    authors = [r[0] for r in db.execute("SELECT DISTINCT author FROM entries")]
+    state = fold_source(source or _StoreSource(db, {}), authors)
+    db.execute("DELETE FROM derived")
+    db.execute("DELETE FROM derived_totals")
+    _write_derived(db, state, sorted(state.authors))
+    return state
 
 
 class _StoreSource:
@@ -270,10 +282,7 @@ class Store:
                 for stmt in _SCHEMA.strip().split(";"):
                     if stmt.strip():
                         db.execute(stmt)
-                db.execute("DELETE FROM derived")
-                authors = [r[0] for r in db.execute("SELECT DISTINCT author FROM entries")]
-                state = fold_source(_StoreSource(db, {}), authors)
-                _write_derived(db, state, state.authors)
+                _refold(db)
                 db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                            (SCHEMA_VERSION,))
                 db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
@@ -371,27 +380,26 @@ class Store:
         The caller guarantees the entries were verified (``open_entry`` or
         ``decode_entry`` + ``signature_ok``); the store does not re-check signatures.
         """
-        self._begin()
-        try:
-            result = self._add_locked(entries)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-        return result
+        with self._write_transaction():
+            return self._add_locked(entries)
 
-    def _begin(self) -> None:
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """One write transaction: commits if the block completes, else rolls back and
+        reloads the in-memory state (which may hold half a batch) from what is committed."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"store is busy or read-only: {exc}") from exc
-        self._refresh()
-
-    def _rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-        # The in-memory state may hold half a batch: reload what is committed.
-        self._load_state()
+        try:
+            self._refresh()
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._load_state()
+            raise
 
     def _add_locked(self, entries: Sequence[Entry]) -> AddResult:
         db = self._db
@@ -442,12 +450,8 @@ class Store:
             changed = set(touched) | {e.author for e in applied}
         except NeedsRebuild:
             logger.info("a fork withdraws applied entries: rebuilding derived state")
-            self._state = fold_source(source, self._authors_locked())
-            applied = []
-            changed = set(self._state.authors)
-            db.execute("DELETE FROM derived")
-            db.execute("DELETE FROM derived_totals")
-            rebuilt = True
+            self._state = _refold(db, source)
+            applied, changed, rebuilt = [], set(), True
         self._write_derived(sorted(changed))
         self._bump_generation()
         return AddResult([e.id for e in new], list(held), len(applied), rebuilt)
@@ -462,8 +466,7 @@ class Store:
         if our own log is forked or broken, ValidationError for a bad body.
         """
         author = key.public.raw
-        self._begin()
-        try:
+        with self._write_transaction():
             rows = self._db.execute(
                 "SELECT seq, id, ts FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 2",
                 (author,),
@@ -487,26 +490,13 @@ class Store:
             entry = create_entry(key, seq=seq, prev=prev, ts=max(ts, prev_ts), kind=kind,
                                  body=body, refs=refs)
             self._add_locked([entry])
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         return entry
 
     def rebuild(self) -> LedgerState:
         """Drop the derived cache and fold every held entry again (``coop rebuild``)."""
-        self._begin()
-        try:
-            source = _StoreSource(self._db, {})
-            self._state = fold_source(source, self._authors_locked())
-            self._db.execute("DELETE FROM derived")
-            self._db.execute("DELETE FROM derived_totals")
-            self._write_derived(sorted(self._state.authors))
+        with self._write_transaction():
+            self._state = _refold(self._db)
             self._bump_generation()
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
         self.derived_damaged = False
         return self._state
 
