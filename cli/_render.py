@@ -99,7 +99,10 @@ def print_state(state: LedgerState, held: Mapping[bytes, int]) -> None:
         out.print(f"  log: {st.length} entries apply, head "
                   f"{st.head[:4].hex() + '…' if st.head else '-'} at {format_ts(st.head_ts)}")
         waiting = held.get(author, 0) - st.length
-        if waiting > 0:
+        if waiting > 0 and state.as_of is not None:
+            out.print(f"  {waiting} more held but not counted: timestamped after the as-of "
+                      "time, or waiting for an earlier entry")
+        elif waiting > 0:
             out.print(f"  {waiting} more held but not applied: they wait for an earlier "
                       "entry, or lie past a fork or a broken link")
         if st.fork:
