@@ -185,9 +185,20 @@ def invalid_entries(
          BadBody, "a field the labor schema does not define"),
         ("text-not-nfc", signed(encode(envelope(g, body={**LABOR, "member": "Zoe\u0308"}))),
          BadBody, "member text in NFD (e + combining diaeresis) instead of NFC"),
+        ("small-order-author", identity_forgery(g), BadSignature,
+         "a genesis entry 'signed' by the identity point (01 00…00) with R = identity, "
+         "S = 0: cofactorless verification without the small-order check accepts this "
+         "for any message (OpenSSL does); the spec requires rejection"),
         ("too-large", too_large(g), EntryTooLarge,
          "a validly signed entry of an unknown kind, 65537 bytes long (one over the limit)"),
     ]
+
+
+def identity_forgery(g: Entry) -> bytes:
+    identity = bytes([1]) + bytes(31)
+    env = envelope(g, author=identity, seq=1, prev=None, kind="genesis",
+                   body={"name": "Anyone's"})
+    return encode([encode(env), identity + bytes(32)])
 
 
 def build() -> dict[str, Any]:
