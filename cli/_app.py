@@ -313,14 +313,18 @@ def state(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Fold only entries up to this time: a date (its end), a date-time "
         "(UTC unless an offset is given) or milliseconds.")] = None,
+    author: Annotated[str | None, typer.Option(
+        "--author", help="Show only this co-op's books (name or id prefix); the "
+        "state_hash still covers everything.")] = None,
     json_: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
     """Show the state derived from every held entry, and its state_hash.
 
-    Two nodes holding the same entries show the same state_hash.
+    Two nodes holding the same entries show the same state_hash. With more than five
+    co-ops, one line per co-op; --author shows one co-op's books in full.
 
-    Example:  coop state --as-of 2026-10-31 --json
+    Example:  coop state --as-of 2026-10-31 --author "Hillside Garden"
     """
     h = open_home(home)
     with h.open_store() as store:
@@ -329,10 +333,15 @@ def state(
         else:
             st = store.state_as_of(parse_time(as_of, option="--as-of", end_of_day=True))
         held = store.held_counts()
+    only = resolve_author(st, author) if author else None
     if json_:
-        print_json(state_json(st, held))
+        value = state_json(st, held)
+        if only is not None:
+            value["coops"] = {only.hex(): value["coops"][only.hex()]}
+            value["held"] = {only.hex(): held.get(only, 0)}
+        print_json(value)
     else:
-        print_state(st, held)
+        print_state(st, held, only)
 
 
 def _progress(total: int | None, label: str, *, bytes_: bool) -> Progress:

@@ -699,3 +699,34 @@ def test_text_from_entries_is_shown_as_written_never_as_markup(
     assert name in r.out and member in r.out
     r = ok(run("entries", "--home", home))
     assert "[/bold]" in r.out
+
+
+def test_state_with_many_coops_is_an_overview_and_author_shows_one(
+    run: Run, garden: Path, tmp_path: Path
+) -> None:
+    # Seven co-ops' genesis entries in one store (bundled in from seven homes).
+    names = [f"Co-op {c}" for c in "ABCDEFG"]
+    for n in names:
+        home = tmp_path / n.replace(" ", "_")
+        ok(run("init", "--home", home, "--name", n))
+        ok(run("log", "labor", "--home", home, "--member", "ana", "--hours", "2",
+               "--task", "t"))
+        bundle_file = tmp_path / f"{n}.coopbundle"
+        ok(run("bundle", "export", "--home", home, bundle_file))
+        ok(run("bundle", "import", "--home", garden, bundle_file))
+    r = ok(run("state", "--home", garden))
+    assert "8 co-ops (coop state --author NAME for one co-op's books)" in r.out
+    for n in names:
+        row = next(line for line in r.out.splitlines() if n in line)
+        assert re.search(r"\b2\s+.\s+2\s+.\s+2\b", row), row  # apply, held, hours
+    assert "labour hours" in r.out and "member" not in r.out  # no per-co-op tables
+    whole = state_json(run, garden)["state_hash"]
+    assert r.out.rstrip().splitlines()[-1].startswith(f"state_hash {whole}")
+
+    r = ok(run("state", "--home", garden, "--author", "Co-op C"))
+    assert "Co-op C" in r.out and "Co-op D" not in r.out and "member" in r.out
+    assert f"state_hash {whole}" in r.out  # the hash still covers everything
+    one = state_json(run, garden, "--author", "Co-op C")
+    assert [c["name"] for c in one["coops"].values()] == ["Co-op C"]
+    assert one["state_hash"] == whole
+    user_error(run("state", "--home", garden, "--author", "Nobody"), 2, "--author")
