@@ -76,9 +76,11 @@ class Folder:
         self.state = state
         self.source = source
 
-    def advance(self, authors: Iterable[bytes]) -> list[Entry]:
+    def advance(self, authors: Iterable[bytes], *, collect: bool = True) -> list[Entry]:
         """Apply every entry that can apply, starting from ``authors`` and following
-        refs to the authors they unblock. Returns the applied entries in order.
+        refs to the authors they unblock. Returns the applied entries in order (an
+        empty list with ``collect=False``: a full fold need not hold every entry in
+        memory at once).
 
         Raises NeedsRebuild if a fork now lies within an author's applied prefix.
         """
@@ -89,7 +91,8 @@ class Folder:
             work.discard(author)
             new = self._advance_one(author)
             if new:
-                applied.extend(new)
+                if collect:
+                    applied.extend(new)
                 work |= self.source.referrers(e.id for e in new)
         return applied
 
@@ -208,7 +211,7 @@ def fold(entries: Iterable[Entry], *, as_of: int | None = None) -> LedgerState:
     authors = sorted(source.authors())
     for a in authors:
         state.author(a)
-    folder.advance(authors)
+    folder.advance(authors, collect=False)
     return state
 
 
@@ -219,5 +222,5 @@ def fold_source(source: EntrySource, authors: Iterable[bytes], *,
     authors = sorted(authors)
     for a in authors:
         state.author(a)
-    Folder(state, source).advance(authors)
+    Folder(state, source).advance(authors, collect=False)
     return state
