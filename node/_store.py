@@ -487,6 +487,16 @@ class Store:
                 if kind != "genesis":
                     raise AppendError("this log has no genesis entry yet")
                 seq, prev, prev_ts = 1, None, 0
+            refs = list(refs)
+            for ref in refs:
+                # A ref to an entry that does not apply here would hold back our own
+                # entry, and with it every later entry of our own log.
+                where = self._db.execute(
+                    "SELECT author, seq FROM entries WHERE id = ?", (ref,)).fetchone()
+                st_ref = None if where is None else self._state.authors.get(where[0])
+                if where is None or st_ref is None or where[1] > st_ref.length:
+                    state = "is not held here" if where is None else "does not apply here yet"
+                    raise AppendError(f"cannot ref entry {ref[:4].hex()}…: it {state}")
             entry = create_entry(key, seq=seq, prev=prev, ts=max(ts, prev_ts), kind=kind,
                                  body=body, refs=refs)
             self._add_locked([entry])

@@ -44,10 +44,11 @@ class Federation(RuleBasedStateMachine):
     def append(self, i: int, kind: str, refs_other: bool) -> None:
         self.clock += 7
         refs = []
-        if refs_other:  # ref the newest entry this node holds of another co-op
-            others = [e for e in self.nodes[i].entries() if e.author != KEYS[i].public.raw]
-            if others:
-                refs = [max(others, key=lambda e: (e.ts, e.id)).id]
+        if refs_other:  # ref the applied head of another co-op, as a member would
+            heads = [st.head for a, st in sorted(self.nodes[i].state().authors.items())
+                     if a != KEYS[i].public.raw and st.head is not None]
+            if heads:
+                refs = [heads[-1]]
         self.nodes[i].append(KEYS[i], kind=kind, body=BODIES[kind], ts=self.clock,
                              refs=refs)
 

@@ -545,3 +545,19 @@ def test_a_new_entry_rewrites_only_the_totals_it_changes(tmp_path: Path) -> None
         # the entry, the co-op's header row, one total, the generation counter
         assert s._db.total_changes - before == 4
         assert s.state().state_hash() == s.state_as_of(None).state_hash()
+
+
+def test_append_refuses_refs_that_do_not_apply_here(tmp_path: Path) -> None:
+    # Our own entry would wait for the ref, and our whole log behind it.
+    other = make_log(KEYS[1], 3, name="Repair")
+    with Store.open(tmp_path / "ledger.db", create=True) as s:
+        s.append(KEYS[0], kind="genesis", body={"name": "Garden"}, ts=1)
+        s.add_entries([other[2]])  # seq 3 without 1 and 2: held, not applied
+        body = {"kwh": "1", "flow": "generated", "source": "local"}
+        with pytest.raises(AppendError, match="does not apply here yet"):
+            s.append(KEYS[0], kind="energy", body=body, ts=2, refs=[other[2].id])
+        with pytest.raises(AppendError, match="is not held here"):
+            s.append(KEYS[0], kind="energy", body=body, ts=2, refs=[bytes(32)])
+        s.add_entries(other[:2])  # the gap fills: now the ref applies
+        e = s.append(KEYS[0], kind="energy", body=body, ts=2, refs=[other[2].id])
+        assert s.state().authors[KEYS[0].public.raw].length == e.seq == 2
