@@ -39,6 +39,7 @@ from coopledger.protocol import (
     DecimalFormatError,
     Entry,
     Folder,
+    Head,
     LedgerState,
     NeedsRebuild,
     Quantity,
@@ -518,6 +519,38 @@ class Store:
     def authors(self) -> list[bytes]:
         """Every author with at least one held entry, sorted."""
         return sorted(self._authors_locked())
+
+    def sync_heads(self) -> dict[bytes, Head]:
+        """Per author, the head the sync protocol announces (protocol/_sync.py Rule 1):
+        the longest contiguous prefix held, the smallest id held at its last seq, and
+        how many entries are held at 1..seq (more than seq: the prefix holds a fork).
+
+        Reads one row per (author, seq): fine for now; the daemon will keep these
+        up to date incrementally (issue 3)."""
+        out: dict[bytes, Head] = {}
+        author: bytes | None = None
+        seq = held = 0
+        head = b""
+        for a, s, n, smallest in self._db.execute(
+            "SELECT author, seq, count(*), min(id) FROM entries "
+            "GROUP BY author, seq ORDER BY author, seq"
+        ):
+            if a != author:
+                if author is not None and seq:
+                    out[author] = Head(seq, head, held)
+                author, seq, held = a, 0, 0
+            if s == seq + 1:  # still contiguous
+                seq, held, head = s, held + n, smallest
+        if author is not None and seq:
+            out[author] = Head(seq, head, held)
+        return out
+
+    def read_range(self, author: bytes, after_seq: int, up_to_seq: int) -> list[bytes]:
+        """Entry bytes of ``author`` with after_seq < seq <= up_to_seq, by seq then id
+        (every entry at a forked position included)."""
+        return [r[0] for r in self._db.execute(
+            "SELECT raw FROM entries WHERE author = ? AND seq > ? AND seq <= ? "
+            "ORDER BY seq, id", (author, after_seq, up_to_seq))]
 
     def held_counts(self) -> dict[bytes, int]:
         """How many entries the store holds per author (applied or not)."""
