@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -496,10 +495,6 @@ def main() -> None:
         sys.exit(exc.code)
     except (NodeError, LedgerError, CryptoError) as exc:
         err.print(f"error: {exc}")
-        sys.exit(1)
-    except sqlite3.DatabaseError as exc:
-        # After the store opened: a lock held past the busy timeout, a damaged page.
-        err.print(f"error: the store could not be read or written: {exc}")
         sys.exit(1)
     except OSError as exc:  # the machine's fault, not ours: disk full, permissions …
         where = f" ({exc.filename})" if exc.filename else ""

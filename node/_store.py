@@ -25,13 +25,15 @@ the generation counter shows another process wrote.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
@@ -617,3 +619,32 @@ class Store:
             "SELECT seq, id FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1", (author,)
         ).fetchone()
         return None if row is None else (row[0], row[1])
+
+
+def _map_sqlite_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a Store method so that SQLite's errors leave node/ as StoreError (STYLE.md
+    §20): a damaged page, a lock held past the busy timeout, a file replaced under us."""
+    def mapped(exc: sqlite3.DatabaseError) -> StoreError:
+        return StoreError(f"the store could not be read or written: {exc}")
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except sqlite3.DatabaseError as exc:
+                raise mapped(exc) from exc
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise mapped(exc) from exc
+    return call
+
+
+for _name, _fn in list(vars(Store).items()):
+    if not _name.startswith("_") and inspect.isfunction(_fn):
+        setattr(Store, _name, _map_sqlite_errors(_fn))

@@ -561,3 +561,18 @@ def test_append_refuses_refs_that_do_not_apply_here(tmp_path: Path) -> None:
         s.add_entries(other[:2])  # the gap fills: now the ref applies
         e = s.append(KEYS[0], kind="energy", body=body, ts=2, refs=[other[2].id])
         assert s.state().authors[KEYS[0].public.raw].length == e.seq == 2
+
+
+def test_sqlite_errors_after_opening_leave_node_as_store_errors(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with Store.open(path, create=True) as s:
+        s.append(KEYS[0], kind="genesis", body={"name": "Garden"}, ts=1)
+        # Another program overwrites the file while we hold it open.
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(f"{path}{suffix}")
+            if p.exists():
+                p.write_bytes(b"this is no longer a database" * 200)
+        with pytest.raises(StoreError, match="could not be read or written"):
+            s.count()
+        with pytest.raises(StoreError, match="could not be read or written"):
+            list(s.iter_raw())
