@@ -2,7 +2,6 @@
 bundle import/export, bulk verification. (The network arrives with the daemon.)"""
 
 from ._bundles import ImportReport as ImportReport
-from ._bundles import Rejection as Rejection
 from ._bundles import export_bundle as export_bundle
 from ._bundles import import_bundle as import_bundle
 from ._check import CheckReport as CheckReport
@@ -15,6 +14,9 @@ from ._errors import NodeError as NodeError
 from ._errors import StoreError as StoreError
 from ._home import Home as Home
 from ._home import default_home as default_home
+from ._ingest import Ingest as Ingest
+from ._ingest import IngestCounts as IngestCounts
+from ._ingest import Rejection as Rejection
 from ._store import AddResult as AddResult
 from ._store import Store as Store
 from ._verify import Verifier as Verifier

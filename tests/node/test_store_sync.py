@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
 import synckit
 from test_convergence import build, step
 
-from coopledger.node import Store
-from coopledger.protocol import LocalHeads, open_entry
+from coopledger.node import Ingest, Store, Verifier
+from coopledger.protocol import LocalHeads
 
 
 class SqliteSide(synckit.Store):
@@ -35,7 +35,12 @@ class SqliteSide(synckit.Store):
         return self.real.read_range(author, after, up_to)
 
     def store(self, entries: tuple[bytes, ...]) -> None:
-        self.real.add_entries([open_entry(b) for b in entries])
+        # The path the daemon will take: the same Ingest as bundle import.
+        with Ingest(self.real, verifier=Verifier(workers=1)) as ingest:
+            for i, raw in enumerate(entries):
+                ingest.add(i, raw)
+            ingest.flush()
+        assert ingest.counts.rejected == 0, ingest.counts.problems
 
     def ids(self) -> set[bytes]:
         return {i for i, _ in self.real.iter_raw()}
@@ -88,3 +93,22 @@ def test_two_sqlite_stores_converge_through_sync(tmp_path: Path) -> None:
     assert again.a.session.statistics().heads_sent == 0
     a_store.close()
     b_store.close()
+
+
+def test_ingest_judges_each_entry_and_commits_on_flush(tmp_path: Path) -> None:
+    log = synckit.Store().append(synckit.KEYS[3], 6)
+    forged = bytearray(log[4].raw)
+    forged[-1] ^= 0x01  # last signature byte
+    with Store.open(tmp_path / "l.db", create=True) as store:
+        store.add_entries(log[:2])
+        with Ingest(store, verifier=Verifier(workers=1), batch_size=2) as ingest:
+            for i, raw in enumerate([log[0].raw, log[1].raw, log[2].raw, b"\x00junk",
+                                     bytes(forged), log[3].raw, log[5].raw, log[2].raw]):
+                ingest.add(i, raw)
+            ingest.flush()
+        c = ingest.counts
+        assert (c.new, c.held, c.rejected) == (3, 3, 2)
+        assert sorted((p.offset, p.reason) for p in c.problems) == [
+            (3, "invalid:trailing-bytes"), (4, "invalid:signature")]
+        # Seq 5 was forged, so seq 6 waits: four entries apply.
+        assert store.count() == 5 and store.state().authors[log[0].author].length == 4
