@@ -40,7 +40,10 @@ from ._errors import DamagedBundle as DamagedBundle
 from ._errors import EntryTooLarge as EntryTooLarge
 from ._errors import FloatNotAllowed as FloatNotAllowed
 from ._errors import LedgerError as LedgerError
+from ._errors import LocalProtocolError as LocalProtocolError
 from ._errors import NonCanonicalEncoding as NonCanonicalEncoding
+from ._errors import ProtocolError as ProtocolError
+from ._errors import RemoteProtocolError as RemoteProtocolError
 from ._errors import TrailingBytes as TrailingBytes
 from ._errors import ValidationError as ValidationError
 from ._errors import WrongType as WrongType
@@ -76,6 +79,3 @@ from ._sync_messages import MAX_MESSAGE_SIZE as MAX_MESSAGE_SIZE
 from ._sync_messages import SYNC_PROTOCOL_ID as SYNC_PROTOCOL_ID
 from ._sync_messages import WINDOW as WINDOW
 from ._sync_messages import Head as Head
-from ._sync_messages import LocalProtocolError as LocalProtocolError
-from ._sync_messages import ProtocolError as ProtocolError
-from ._sync_messages import RemoteProtocolError as RemoteProtocolError

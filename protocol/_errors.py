@@ -12,8 +12,11 @@
      │    ├── BadBody                a known kind's body does not match its schema
      │    ├── BadSignature           the signature does not verify for the author
      │    └── BrokenChain            seq / prev / ts do not follow the author's previous entry
-     └── BundleError                 a bundle file is not a bundle, or is damaged
-          └── DamagedBundle          damage found at a byte offset
+     ├── BundleError                 a bundle file is not a bundle, or is damaged
+     │    └── DamagedBundle          damage found at a byte offset
+     └── ProtocolError               a sync session cannot go on
+          ├── LocalProtocolError     we misused the session API (our bug)
+          └── RemoteProtocolError    the peer sent something illegal (reason_code)
 
 Every ValidationError carries a ``reason`` code with a NIP-01 style prefix
 (``invalid:…``), the field concerned, and a short message that never echoes the
@@ -112,3 +115,30 @@ class DamagedBundle(BundleError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(f"{message} at byte offset {offset}")
         self.offset = offset
+
+
+class ProtocolError(LedgerError):
+    """Base of the sync protocol errors."""
+
+
+class LocalProtocolError(ProtocolError):
+    """We misused the session API (a bug in our driver), or the session already failed."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something illegal. ``reason_code`` is a stable ``invalid:sync-…``
+    (or ``blocked:sync-…``) code; the message names fields, never payload contents."""
+
+    def __init__(self, message: str, *, reason_code: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason_code = reason_code
+        self.field = field
+
+    @property
+    def reason(self) -> str:
+        return self.reason_code
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{self.reason_code}: {where}{self.message}"

@@ -102,7 +102,7 @@ from coopledger import crypto
 
 from ._codec import decode, encode
 from ._entry import entry_id
-from ._errors import BadEncoding
+from ._errors import BadEncoding, LocalProtocolError, RemoteProtocolError
 from ._sync_messages import (
     MAX_AUTHORS,
     MAX_BATCH,
@@ -117,9 +117,7 @@ from ._sync_messages import (
     Head,
     Heads,
     Hello,
-    LocalProtocolError,
     Message,
-    RemoteProtocolError,
     check_head,
     decode_message,
     encode_message,

@@ -14,7 +14,7 @@ Every message is one canonical msgpack map (see _codec) with a ``"t"`` type tag:
 value out of range or an oversize message raise RemoteProtocolError with an
 ``invalid:sync-…`` reason code. Messages never echo the payload they reject.
 
-Errors (this module, for now; they belong in _errors.py once that file is free)::
+Errors (defined in _errors.py with the rest of the package's hierarchy)::
 
     LedgerError
      └── ProtocolError
@@ -30,7 +30,7 @@ from typing import NamedTuple, TypeAlias
 
 from ._codec import decode, encode
 from ._entry import MAX_ENTRY_SIZE, MAX_SAFE_INT
-from ._errors import BadEncoding, LedgerError
+from ._errors import BadEncoding, LocalProtocolError, RemoteProtocolError
 
 SYNC_VERSION = 1
 # The stream protocol id node/ registers with libp2p.
@@ -59,33 +59,6 @@ MAX_MESSAGE_SIZE = MAX_BATCH_BYTES + 8 * 1024
 ZERO_ID = bytes(32)
 
 assert MAX_BATCH_BYTES >= MAX_ENTRY_SIZE, "a batch must be able to hold any valid entry"
-
-
-class ProtocolError(LedgerError):
-    """Base of the sync protocol errors."""
-
-
-class LocalProtocolError(ProtocolError):
-    """We misused the session API (a bug in our driver), or the session already failed."""
-
-
-class RemoteProtocolError(ProtocolError):
-    """The peer sent something illegal. ``reason_code`` is a stable ``invalid:sync-…``
-    (or ``blocked:sync-…``) code; the message names fields, never payload contents."""
-
-    def __init__(self, message: str, *, reason_code: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason_code = reason_code
-        self.field = field
-
-    @property
-    def reason(self) -> str:
-        return self.reason_code
-
-    def __str__(self) -> str:
-        where = f"{self.field}: " if self.field else ""
-        return f"{self.reason_code}: {where}{self.message}"
 
 
 class Head(NamedTuple):
