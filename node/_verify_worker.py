@@ -8,6 +8,7 @@ Reads requests from stdin and writes answers to stdout, until stdin closes:
 
 from __future__ import annotations
 
+import signal
 import struct
 import sys
 
@@ -29,6 +30,9 @@ def _read_exact(stream: object, n: int) -> bytes | None:
 
 
 def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the daemon decides when
+    # to stop, and closes our stdin then.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         head = _read_exact(stdin, _LEN.size)
