@@ -90,6 +90,13 @@ class SyncOutcome:
     message: str = ""
     new_entries: int = 0
     statistics: SyncStatistics | None = None
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    frames_sent: int = 0
+    frames_received: int = 0
+    # Send bursts: a burst starts when we send after having received since our last
+    # send. Hello, heads and end make 3 when two in-sync peers reconnect.
+    rounds: int = 0
 
     @property
     def ok(self) -> bool:
@@ -147,6 +154,10 @@ class SessionDriver:
         self.session = SyncSession(local, memory, initiator=initiator)
         self.idle_timeout = idle_timeout
         self.new_entries = 0
+        self.bytes_sent = self.bytes_received = 0
+        self.frames_sent = self.frames_received = 0
+        self.rounds = 0
+        self._received_at_burst = -1
         self._wake = trio.Event()
         self._last_progress = trio.current_time()
         self._send, self._to_send = trio.open_memory_channel[bytes](_OUT_QUEUE)
@@ -182,6 +193,9 @@ class SessionDriver:
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass
         outcome.new_entries = self.new_entries
+        outcome.bytes_sent, outcome.bytes_received = self.bytes_sent, self.bytes_received
+        outcome.frames_sent, outcome.frames_received = self.frames_sent, self.frames_received
+        outcome.rounds = self.rounds
         outcome.statistics = self.session.statistics()
         return outcome
 
@@ -197,6 +211,8 @@ class SessionDriver:
                     return
                 raise
             self._progress()
+            self.frames_received += 1
+            self.bytes_received += _LEN.size + len(data)
             try:
                 self.session.receive(data)
             except ProtocolError as exc:
@@ -212,6 +228,11 @@ class SessionDriver:
                 except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                     raise _Failed("closed:sync-stream", f"stream broke: {exc}") from None
                 self._progress()
+                if self.frames_received > self._received_at_burst:
+                    self.rounds += 1
+                    self._received_at_burst = self.frames_received
+                self.frames_sent += 1
+                self.bytes_sent += len(data)
         finally:
             self._flushed.set()
 

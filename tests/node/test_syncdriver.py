@@ -206,3 +206,15 @@ async def test_a_peer_that_stops_reading_only_stalls_its_own_session(
             out = await d.run()
     assert out.reason in ("timeout:sync-idle", "closed:sync-stream")
     assert not out.peer_at_fault
+
+
+async def test_in_sync_peers_reconnect_in_three_rounds_and_few_bytes() -> None:
+    src = synckit.Store()
+    log = [e for k in synckit.KEYS for e in src.append(k, 20)]
+    a, b = _store(log), _store(log)
+    oa, ob = await _sync(a, b)
+    assert oa.ok and ob.ok and oa.new_entries == ob.new_entries == 0
+    again_a, again_b = await _sync(a, b, oa.memory, ob.memory)
+    for o in (again_a, again_b):
+        assert o.ok and o.rounds == 3, o
+        assert o.bytes_sent < 200 and o.bytes_received < 200, o
