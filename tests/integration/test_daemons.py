@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
 
 import synckit
-from daemons import Daemon, converged, wait_for
 
 from coopledger.node import Store, export_bundle
+from coopledger.node.testing import Daemon, converged, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Real `coop node start` processes on loopback, for the integration tests.
+"""Real `coop node start` processes on loopback, for integration tests and benchmarks.
 
 Each ``Daemon`` is one home and one process started through the installed `coop`
 command, exactly as an operator would start it. Waiting is always on a condition
