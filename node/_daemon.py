@@ -1,0 +1,440 @@
+"""The daemon: `coop node start`. One trio process that owns the store, the libp2p
+host (``_p2p.P2P``), the sync sessions and the local HTTP API.
+
+What happens when:
+
+- a peer connects (either direction): a pull sync with it (``/coopledger/sync/1``);
+- every ``sync_interval`` seconds (with jitter): a sync with one random connected peer;
+- an entry arrives by gossip: the topic validator has checked its shape and signature;
+  it is stored through the same Ingest as bundles, in small batches. If it does not
+  apply yet (it is past a gap), a sync with the peer that sent it fetches the gap;
+- we append an entry (API): it is stored, then published on the topic at once;
+- a bundle is imported through the API: a sync round with every connected peer
+  follows (gossiping thousands of entries would flood the mesh; sync is cheaper);
+- a peer breaks the sync protocol or sends entries that fail validation: the session
+  ends, the peer is disconnected and banned for a while, and a WARNING names the
+  reason code.
+
+At most one inbound and one outbound session per peer, and MAX_SESSIONS in all; a peer
+that opens more sync streams has them closed at once (``blocked:too-many-streams``).
+
+SIGINT or SIGTERM: the API stops, sessions are cancelled (a batch being written
+finishes first: store threads are never abandoned), the host shuts down, the run file
+is removed. A second signal exits at once; SQLite keeps the store consistent anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from coopledger.crypto import SecretKey
+from coopledger.protocol import (
+    MAX_ENTRY_SIZE,
+    Entry,
+    LocalHeads,
+    PeerMemory,
+    ValidationError,
+    Value,
+    decode_entry,
+    verify_signature,
+)
+
+from ._astore import AsyncStore
+from ._bundles import ImportReport
+from ._clock import now_ms
+from ._config import NodeConfig, parse_api_address
+from ._home import Home
+from ._syncdriver import SessionDriver, StreamLike, SyncOutcome
+from ._verify import Verifier
+
+log = logging.getLogger(__name__)
+
+MAX_SESSIONS = 16
+GOSSIP_BATCH = 256
+PROGRESS_LOG_EVERY = 5.0
+SYNC_MEMORY_DIR = "sync"
+
+
+def short(peer: str) -> str:
+    return peer[-8:] if len(peer) > 8 else peer
+
+
+@dataclass
+class PeerSync:
+    """What `coop node status` shows about syncing with one peer."""
+
+    # "in"/"out" -> its driver (None while the stream is being opened)
+    active: dict[str, SessionDriver | None] = field(default_factory=dict)
+    last_ok_ms: int | None = None
+    last_result: str | None = None
+    entries_received: int = 0
+    behind_by: int = 0
+    last_session: dict[str, Any] | None = None
+
+
+class Node:
+    """A running node. Implements ``_service.NodeService`` for the API."""
+
+    def __init__(self, home: Home, config: NodeConfig, key: SecretKey, *,
+                 store: AsyncStore) -> None:
+        from ._p2p import P2P  # imports libp2p (~1 s): only when a node really starts
+
+        self.home = home
+        self.config = config
+        self.key = key
+        self.store = store
+        self.api_address: str | None = None
+        self.started_ms = now_ms()
+        self.stopping = False
+        self._syncs: dict[str, PeerSync] = {}
+        self._gossip_in, self._gossip_out = trio.open_memory_channel[tuple[bytes, str]](4096)
+        self._sync_requests, self._sync_wanted = trio.open_memory_channel[str](1024)
+        self._changed = trio.Event()
+        self._snapshot: dict[str, Any] = {"entries_held": 0, "state_hash": None}
+        self._nursery: trio.Nursery | None = None
+        self.max_stall = 0.0
+        self._memory_dir = home.path / SYNC_MEMORY_DIR
+        self.p2p = P2P(
+            key, listen=config.listen, bootstrap=config.bootstrap, mdns=config.mdns,
+            allow=config.allow, topic=config.network, peers_file=home.path / "peers.json",
+            validate_gossip=self.validate_gossip, on_gossip=self._on_gossip,
+            on_connected=self._on_connected, on_sync_stream=self._on_sync_stream)
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                  ) -> None:
+        self._memory_dir.mkdir(exist_ok=True)
+        await self._refresh_snapshot()
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            await nursery.start(self.p2p.run)
+            nursery.start_soon(self._gossip_ingest_loop)
+            nursery.start_soon(self._sync_scheduler)
+            nursery.start_soon(self._periodic_sync)
+            nursery.start_soon(self._snapshot_loop)
+            nursery.start_soon(self._stall_monitor)
+            log.info("node %s listening on %s (network %r)", self.p2p.peer_id,
+                     ", ".join(self.p2p.listen_addrs()), self.config.network)
+            task_status.started()
+
+    # ---- gossip ----------------------------------------------------------------------
+
+    def validate_gossip(self, data: bytes) -> bool:
+        """The topic validator: forward only well-formed, correctly signed entries."""
+        if len(data) > MAX_ENTRY_SIZE:
+            log.debug("gossip refused: invalid:too-large (%d bytes)", len(data))
+            return False
+        try:
+            verify_signature(decode_entry(data))
+        except ValidationError as exc:
+            log.debug("gossip refused: %s", exc.reason)
+            return False
+        return True
+
+    async def _on_gossip(self, data: bytes, peer: str) -> None:
+        try:
+            self._gossip_in.send_nowait((data, peer))
+        except trio.WouldBlock:
+            # Sync will bring it; dropping here keeps a flood from growing memory.
+            log.debug("gossip queue full; entry from %s left to sync", short(peer))
+
+    async def _gossip_ingest_loop(self) -> None:
+        async for first in self._gossip_out:
+            batch = [first]
+            while len(batch) < GOSSIP_BATCH:
+                try:
+                    batch.append(self._gossip_out.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            counts = await self.store.ingest([d for d, _ in batch])
+            if counts.new:
+                log.debug("gossip: %d new entries, %d apply", counts.new, counts.applied)
+                self._changed.set()
+            if counts.new > counts.applied:
+                # Something arrived past a gap: fetch the gap from who sent it.
+                for peer in {p for _, p in batch}:
+                    self.request_sync(peer)
+
+    # ---- sync ------------------------------------------------------------------------
+
+    def _on_connected(self, peer: str) -> None:
+        self.request_sync(peer)
+
+    def request_sync(self, peer: str) -> None:
+        try:
+            self._sync_requests.send_nowait(peer)
+        except trio.WouldBlock:
+            pass
+
+    async def _sync_scheduler(self) -> None:
+        assert self._nursery is not None
+        async for peer in self._sync_wanted:
+            ps = self._syncs.setdefault(peer, PeerSync())
+            if "out" in ps.active or self._session_count() >= MAX_SESSIONS:
+                continue
+            self._nursery.start_soon(self._sync_out, peer)
+
+    async def _periodic_sync(self) -> None:
+        rng = random.Random()
+        while True:
+            await trio.sleep(self.config.sync_interval * rng.uniform(0.8, 1.2))
+            peers = self.p2p.connected_peers()
+            if peers:
+                self.request_sync(rng.choice(peers))
+
+    def _session_count(self) -> int:
+        return sum(len(ps.active) for ps in self._syncs.values())
+
+    def _memory_path(self, peer: str) -> Path:
+        return self._memory_dir / f"{peer}.mem"
+
+    def _load_memory(self, peer: str) -> PeerMemory | None:
+        try:
+            return PeerMemory.decode(self._memory_path(peer).read_bytes())
+        except OSError:
+            return None
+
+    def _save_memory(self, peer: str, memory: PeerMemory) -> None:
+        path = self._memory_path(peer)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(memory.encode())
+        os.replace(tmp, path)
+
+    async def _sync_out(self, peer: str) -> None:
+        ps = self._syncs.setdefault(peer, PeerSync())
+        if "out" in ps.active:
+            return
+        ps.active["out"] = None
+        try:
+            try:
+                stream = await self.p2p.open_sync_stream(peer)
+            except Exception as exc:  # libp2p raises many kinds; all mean "not now"
+                log.debug("sync with %s: cannot open a stream: %s", short(peer), exc)
+                ps.last_result = "closed:sync-stream"
+                return
+            await self._run_session(stream, peer, "out")
+        finally:
+            ps.active.pop("out", None)
+
+    async def _on_sync_stream(self, stream: StreamLike, peer: str) -> None:
+        ps = self._syncs.setdefault(peer, PeerSync())
+        if "in" in ps.active or self._session_count() >= MAX_SESSIONS:
+            log.warning("peer %s: sync stream refused: blocked:too-many-streams",
+                        short(peer))
+            with trio.move_on_after(1):
+                await stream.aclose()
+            return
+        try:
+            await self._run_session(stream, peer, "in")
+        finally:
+            ps.active.pop("in", None)
+
+    async def _run_session(self, stream: StreamLike, peer: str, direction: str) -> None:
+        ps = self._syncs.setdefault(peer, PeerSync())
+        local = LocalHeads(self.config.network, await self.store.sync_heads())
+        memory = await trio.to_thread.run_sync(self._load_memory, peer)
+        driver = SessionDriver(stream, self.store, peer=peer, local=local, memory=memory,
+                               initiator=direction == "out")
+        ps.active[direction] = driver
+        started = trio.current_time()
+        async with trio.open_nursery() as n:
+            n.start_soon(self._log_progress, driver, peer)
+            outcome = await driver.run()
+            n.cancel_scope.cancel()
+        await self._finish(outcome, peer, ps, trio.current_time() - started)
+
+    async def _log_progress(self, driver: SessionDriver, peer: str) -> None:
+        while True:
+            await trio.sleep(PROGRESS_LOG_EVERY)
+            st = driver.statistics()
+            log.info("sync with %s: %d entries received, %d sent, behind by %d",
+                     short(peer), st.entries_received, st.entries_sent, st.behind_by)
+
+    async def _finish(self, outcome: SyncOutcome, peer: str, ps: PeerSync,
+                      seconds: float) -> None:
+        st = outcome.statistics
+        ps.last_result = outcome.reason or "ok"
+        ps.last_session = {
+            "result": ps.last_result, "seconds": round(seconds, 3),
+            "new_entries": outcome.new_entries, "entries_sent": st.entries_sent if st else 0,
+            "bytes_sent": outcome.bytes_sent, "bytes_received": outcome.bytes_received,
+            "rounds": outcome.rounds, "incremental": st.incremental if st else None,
+        }
+        ps.entries_received += outcome.new_entries
+        if outcome.new_entries:
+            self._changed.set()
+        if outcome.ok:
+            ps.last_ok_ms = now_ms()
+            ps.behind_by = 0
+            if outcome.memory is not None:
+                await trio.to_thread.run_sync(self._save_memory, peer, outcome.memory)
+            log.info("sync with %s done in %.2f s: %d new entries, %d sent",
+                     short(peer), seconds, outcome.new_entries,
+                     st.entries_sent if st else 0)
+        elif outcome.peer_at_fault:
+            ps.behind_by = st.behind_by if st else 0
+            log.warning("peer %s: %s: %s", short(peer), outcome.reason, outcome.message)
+            await self.p2p.disconnect(peer, outcome.reason or "invalid")
+        else:
+            ps.behind_by = st.behind_by if st else 0
+            log.info("sync with %s interrupted (%s) after %d new entries; it resumes "
+                     "at the next session", short(peer), outcome.reason,
+                     outcome.new_entries)
+
+    # ---- status ----------------------------------------------------------------------
+
+    async def _stall_monitor(self) -> None:
+        """Measures how late the loop wakes a sleeping task: the largest event-loop
+        stall (DESIGN.md §5 wants none over ~100 ms)."""
+        tick = 0.02
+        while True:
+            t0 = trio.current_time()
+            await trio.sleep(tick)
+            late = trio.current_time() - t0 - tick
+            if late > self.max_stall:
+                self.max_stall = late
+                if late > 0.1:
+                    log.warning("the event loop stalled for %.0f ms", late * 1000)
+
+    async def _refresh_snapshot(self) -> None:
+        def read() -> dict[str, Any]:
+            st = self.store.store.state()
+            return {"entries_held": self.store.store.count(),
+                    "state_hash": st.state_hash()}
+        self._snapshot = await self.store.call(read)
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            await self._changed.wait()
+            self._changed = trio.Event()
+            await self._refresh_snapshot()
+            await trio.sleep(0.1)  # at most ten refreshes a second under a flood
+
+    def status(self) -> dict[str, Any]:
+        connected = set(self.p2p.connected_peers())
+        sync = []
+        for peer, ps in sorted(self._syncs.items()):
+            live = [d for d in ps.active.values() if d is not None]
+            behind = max((d.statistics().behind_by for d in live), default=ps.behind_by)
+            sync.append({
+                "peer_id": peer, "connected": peer in connected,
+                "syncing": bool(live), "behind_by": behind,
+                "entries_received": ps.entries_received
+                + sum(d.new_entries for d in live),
+                "last_sync_ms": ps.last_ok_ms, "last_result": ps.last_result,
+                "last_session": ps.last_session,
+            })
+        return {
+            "name": self.home.name, "author": self.home.author.hex(),
+            "peer_id": self.p2p.peer_id, "network": self.config.network,
+            "listen": self.p2p.listen_addrs(), "api": self.api_address,
+            "pid": os.getpid(), "started_ms": self.started_ms,
+            "connected_peers": sorted(connected),
+            "entries_held": self._snapshot["entries_held"],
+            "state_hash": self._snapshot["state_hash"],
+            "sync": sync,
+            "loop_stall_max_ms": round(self.max_stall * 1000, 1),
+        }
+
+    def peers(self) -> list[dict[str, Any]]:
+        out = []
+        for p in self.p2p.known_peers():
+            ps = self._syncs.get(p["peer_id"])
+            out.append({**p, "last_sync_ms": ps.last_ok_ms if ps else None,
+                        "last_result": ps.last_result if ps else None})
+        return out
+
+    # ---- writes (the API calls these) ------------------------------------------------
+
+    async def append(self, kind: str, body: dict[str, Value], *,
+                     refs: list[bytes] | None = None, ts: int | None = None) -> Entry:
+        entry = await self.store.append(self.key, kind, body, ts if ts is not None
+                                        else now_ms(), refs or [])
+        self._changed.set()
+        try:
+            await self.p2p.publish(entry.raw)
+        except Exception as exc:  # stored is what matters; sync carries it otherwise
+            log.warning("entry %s stored but not gossiped: %s", entry.id.hex()[:8], exc)
+        return entry
+
+    async def import_bundle(self, path: Path) -> ImportReport:
+        report = await self.store.import_bundle(path)
+        if report.new:
+            self._changed.set()
+            for peer in self.p2p.connected_peers():
+                self.request_sync(peer)
+        return report
+
+    async def rebuild(self) -> str:
+        state = await self.store.rebuild()
+        self._changed.set()
+        return state.state_hash()
+
+
+# ---- running it ----------------------------------------------------------------------
+
+@asynccontextmanager
+async def _signals_cancel(scope: trio.CancelScope) -> AsyncIterator[None]:
+    async def watch(sigs: Any) -> None:
+        async for signum in sigs:
+            if scope.cancel_called:
+                log.warning("second signal: exiting now (the store stays consistent)")
+                os._exit(130)
+            log.info("%s received: stopping", signal.Signals(signum).name)
+            scope.cancel()
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as sigs:
+        async with trio.open_nursery() as n:
+            n.start_soon(watch, sigs)
+            yield
+            n.cancel_scope.cancel()
+
+
+async def serve(home: Home, config: NodeConfig, key: SecretKey,
+                *, task_status: trio.TaskStatus[Node] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run a node until cancelled: store, host, API, run file."""
+    from ._api import serve_api
+    from ._runfile import ensure_token, remove_runfile, write_runfile
+
+    api_host, api_port = parse_api_address(config.api)
+    token = ensure_token(home.path)
+    with Verifier() as verifier, home.open_store() as raw_store:
+        node = Node(home, config, key, store=AsyncStore(raw_store, verifier))
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(node.run)
+                bound = await nursery.start(serve_api, node, api_host, api_port, token)
+                node.api_address = f"{bound[0]}:{bound[1]}"
+                write_runfile(home.path, api=node.api_address, peer_id=node.p2p.peer_id)
+                log.info("API on http://%s (token in %s)", node.api_address,
+                         home.path / "api-token")
+                task_status.started(node)
+        finally:
+            remove_runfile(home.path)
+
+
+def run_node(home: Home, config: NodeConfig, key: SecretKey) -> None:
+    """`coop node start`: run in the foreground until SIGINT or SIGTERM."""
+    from ._logging import restore_libp2p_logging
+
+    restore_libp2p_logging()
+
+    async def main() -> None:
+        with trio.CancelScope() as scope:
+            async with _signals_cancel(scope):
+                await serve(home, config, key)
+        log.info("node stopped")
+
+    trio.run(main)
+
