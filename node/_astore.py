@@ -28,9 +28,12 @@ T = TypeVar("T")
 
 
 class AsyncStore:
-    def __init__(self, store: Store, verifier: Verifier) -> None:
+    def __init__(self, store: Store, verifier: Verifier, *,
+                 on_new: Callable[[list[bytes]], None] | None = None) -> None:
         self.store = store
         self.verifier = verifier
+        # Called (on the trio thread) with the ids of entries new to the store.
+        self.on_new = on_new
         self._limiter = trio.CapacityLimiter(1)
 
     async def call(self, fn: Callable[..., T], *args: object) -> T:
@@ -43,15 +46,23 @@ class AsyncStore:
         return await self.call(self.store.read_range, author, after_seq, up_to_seq)
 
     def _ingest(self, entries: Sequence[bytes]) -> IngestCounts:
-        with Ingest(self.store, verifier=self.verifier) as ingest:
+        counts = IngestCounts(new_ids=[])
+        with Ingest(self.store, counts, verifier=self.verifier) as ingest:
             for i, raw in enumerate(entries):
                 ingest.add(i, raw)
             ingest.flush()
-        return ingest.counts
+        return counts
+
+    def _tell(self, ids: list[bytes]) -> None:
+        if self.on_new is not None:
+            self.on_new(ids)
 
     async def ingest(self, entries: Sequence[bytes]) -> IngestCounts:
         """Validate and store entries from outside (the bundle path)."""
-        return await self.call(self._ingest, entries)
+        counts = await self.call(self._ingest, entries)
+        if counts.new:
+            self._tell(counts.new_ids or [])
+        return counts
 
     async def store_batch(self, entries: Sequence[bytes], peer: str) -> BatchResult:
         counts = await self.ingest(entries)
@@ -65,13 +76,18 @@ class AsyncStore:
                      refs: Sequence[bytes]) -> Entry:
         def run() -> Entry:
             return self.store.append(key, kind=kind, body=body, ts=ts, refs=refs)
-        return await self.call(run)
+        entry = await self.call(run)
+        self._tell([entry.id])
+        return entry
 
     async def import_bundle(self, path: Path) -> ImportReport:
         def run() -> ImportReport:
             with path.open("rb") as f:
                 return import_bundle(self.store, f, verifier=self.verifier)
-        return await self.call(run)
+        report = await self.call(run)
+        if report.new:
+            self._tell([])  # ids are not collected for bundles: just "changed"
+        return report
 
     async def state(self) -> LedgerState:
         return await self.call(self.store.state)

@@ -29,6 +29,7 @@ import logging
 import os
 import random
 import signal
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ from ._verify import Verifier
 log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 16
+MAX_ARRIVALS = 100_000
 GOSSIP_BATCH = 256
 PROGRESS_LOG_EVERY = 5.0
 SYNC_MEMORY_DIR = "sync"
@@ -103,6 +105,9 @@ class Node:
         self._snapshot: dict[str, Any] = {"entries_held": 0, "state_hash": None}
         self._nursery: trio.Nursery | None = None
         self.max_stall = 0.0
+        # When each recent entry first reached this node (ms): status, benchmarks.
+        self.arrivals: OrderedDict[bytes, int] = OrderedDict()
+        store.on_new = self._on_new_entries
         self._memory_dir = home.path / SYNC_MEMORY_DIR
         self.p2p = P2P(
             key, listen=config.listen, bootstrap=config.bootstrap, mdns=config.mdns,
@@ -127,6 +132,18 @@ class Node:
             log.info("node %s listening on %s (network %r)", self.p2p.peer_id,
                      ", ".join(self.p2p.listen_addrs()), self.config.network)
             task_status.started()
+
+    def _on_new_entries(self, ids: list[bytes]) -> None:
+        now = now_ms()
+        for i in ids:
+            self.arrivals[i] = now
+        while len(self.arrivals) > MAX_ARRIVALS:
+            self.arrivals.popitem(last=False)
+        self._changed.set()
+
+    def arrival(self, entry_id: bytes) -> int | None:
+        """When ``entry_id`` reached this node (ms since the epoch), if recent."""
+        return self.arrivals.get(entry_id)
 
     # ---- gossip ----------------------------------------------------------------------
 
@@ -160,7 +177,6 @@ class Node:
             counts = await self.store.ingest([d for d, _ in batch])
             if counts.new:
                 log.debug("gossip: %d new entries, %d apply", counts.new, counts.applied)
-                self._changed.set()
             if counts.new > counts.applied:
                 # Something arrived past a gap: fetch the gap from who sent it.
                 for peer in {p for _, p in batch}:
@@ -272,8 +288,6 @@ class Node:
             "rounds": outcome.rounds, "incremental": st.incremental if st else None,
         }
         ps.entries_received += outcome.new_entries
-        if outcome.new_entries:
-            self._changed.set()
         if outcome.ok:
             ps.last_ok_ms = now_ms()
             ps.behind_by = 0
@@ -361,7 +375,6 @@ class Node:
                      refs: list[bytes] | None = None, ts: int | None = None) -> Entry:
         entry = await self.store.append(self.key, kind, body, ts if ts is not None
                                         else now_ms(), refs or [])
-        self._changed.set()
         try:
             await self.p2p.publish(entry.raw)
         except Exception as exc:  # stored is what matters; sync carries it otherwise
@@ -371,7 +384,6 @@ class Node:
     async def import_bundle(self, path: Path) -> ImportReport:
         report = await self.store.import_bundle(path)
         if report.new:
-            self._changed.set()
             for peer in self.p2p.connected_peers():
                 self.request_sync(peer)
         return report

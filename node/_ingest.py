@@ -49,6 +49,8 @@ class IngestCounts:
     rejected: int = 0
     applied: int = 0
     problems: list[Rejection] = field(default_factory=list)
+    # The ids of new entries, kept only when the caller asks (a list, not None).
+    new_ids: list[bytes] | None = None
 
     def note(self, r: Rejection) -> None:
         if len(self.problems) < MAX_REPORTED:
@@ -126,6 +128,8 @@ class Ingest:
             if good:
                 res = self.store.add_entries(good)
                 counts.new += len(res.new)
+                if counts.new_ids is not None:
+                    counts.new_ids.extend(res.new)
                 # Held ones include duplicates within the batch itself.
                 counts.held += len(good) - len(res.new)
                 counts.applied += res.applied
