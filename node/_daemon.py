@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 MAX_SESSIONS = 16
 MAX_ARRIVALS = 100_000
+CONNECT_SYNC_GRACE = 3.0
 GOSSIP_BATCH = 256
 PROGRESS_LOG_EVERY = 5.0
 SYNC_MEMORY_DIR = "sync"
@@ -82,6 +83,7 @@ class PeerSync:
     entries_received: int = 0
     behind_by: int = 0
     last_session: dict[str, Any] | None = None
+    sessions: int = 0               # sessions started with this peer, both directions
 
 
 class Node:
@@ -185,7 +187,21 @@ class Node:
     # ---- sync ------------------------------------------------------------------------
 
     def _on_connected(self, peer: str) -> None:
-        self.request_sync(peer)
+        # One session per new connection is enough (the protocol is symmetric), and two
+        # at once would stream the same entries twice. The side with the smaller peer
+        # id starts it; the other starts one itself if none has begun after a grace
+        # period (the first side may have failed to open a stream).
+        if self.p2p.peer_id < peer:
+            self.request_sync(peer)
+        elif self._nursery is not None:
+            self._nursery.start_soon(self._fallback_sync, peer)
+
+    async def _fallback_sync(self, peer: str) -> None:
+        before = self._syncs.get(peer, PeerSync()).sessions
+        await trio.sleep(CONNECT_SYNC_GRACE)
+        ps = self._syncs.get(peer)
+        if (ps is None or ps.sessions == before) and not (ps and ps.active):
+            self.request_sync(peer)
 
     def request_sync(self, peer: str) -> None:
         try:
@@ -197,7 +213,8 @@ class Node:
         assert self._nursery is not None
         async for peer in self._sync_wanted:
             ps = self._syncs.setdefault(peer, PeerSync())
-            if "out" in ps.active or self._session_count() >= MAX_SESSIONS:
+            # A session in either direction already reconciles both ways.
+            if ps.active or self._session_count() >= MAX_SESSIONS:
                 continue
             self._nursery.start_soon(self._sync_out, peer)
 
@@ -263,6 +280,7 @@ class Node:
         driver = SessionDriver(stream, self.store, peer=peer, local=local, memory=memory,
                                initiator=direction == "out")
         ps.active[direction] = driver
+        ps.sessions += 1
         started = trio.current_time()
         async with trio.open_nursery() as n:
             n.start_soon(self._log_progress, driver, peer)
