@@ -10,14 +10,18 @@ four-co-op topology runs for real in the netns tests.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import PurePosixPath
 from typing import Any
 
+import multiaddr
 import pytest
 import yaml
 from deploykit import COMPOSE_FILE, ROOT, Parsed, resolve_coop
 
 COOPS = ("garden", "repair", "kitchen", "fablab")
+OPERATORS_GUIDE = ROOT / "docs" / "operators.md"
+GUIDE_SECTION = "## Run a four-co-op federation with docker-compose"
 NETWORK = "federation"
 P2P_PORT = 4140
 API_PORT = 4141
@@ -150,6 +154,8 @@ def test_each_coop_bootstraps_from_the_other_three(commands: dict[str, Parsed]) 
         listen = cmd.value("--listen")
         assert listen and any(f"/tcp/{P2P_PORT}" in a for a in listen), name
         peers = []
+        for addr in [*listen, *(cmd.value("--bootstrap") or ())]:
+            multiaddr.Multiaddr(addr)   # as the daemon reads them; raises if malformed
         for addr in cmd.value("--bootstrap") or ():
             m = BOOTSTRAP.fullmatch(addr)
             assert m, f"{name}: bootstrap address {addr!r} is not /dns4/<service>/tcp/<port>"
@@ -179,3 +185,20 @@ def test_one_image_built_here(services: dict[str, dict[str, Any]]) -> None:
         if name not in builders:
             assert svc.get("pull_policy") == "never", (
                 f"{name}: the image is local; never try to pull it from a registry")
+
+
+def test_the_guide_runs_real_commands_on_real_services() -> None:
+    """Every `docker compose exec SERVICE coop …` in the operators' guide names one of
+    the four services and a `coop` command line the app accepts."""
+    text = OPERATORS_GUIDE.read_text()
+    assert GUIDE_SECTION in text
+    section = text.split(GUIDE_SECTION, 1)[1].split("\n## ", 1)[0]
+    found = 0
+    for line in section.splitlines():
+        m = re.search(r"docker compose exec (?:-T )?(\w+) (coop [^#`<>|]*)", line)
+        if not m:
+            continue
+        found += 1
+        assert m[1] in COOPS, line
+        resolve_coop(shlex.split(m[2]), f"docs/operators.md: {line.strip()}")
+    assert found >= 4
