@@ -1,7 +1,10 @@
 """The `coop` command: one Typer app, noun groups, verb subcommands.
 
-Until the daemon exists (next issue) every command opens the home's store directly;
-SQLite serialises writers, so two commands at once never corrupt it.
+Writing commands (``coop log …``, ``coop bundle import``, ``coop rebuild``) go through
+the local API when a node runs for the home (node.json names it and it answers), so new
+entries are gossiped at once; otherwise they open the store directly, and print the
+same either way. SQLite serialises writers, so a command writing directly while a
+daemon also writes never corrupts the store. Reading commands always open the store.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from coopledger import __version__
 from coopledger.crypto import CryptoError
 from coopledger.node import (
     Home,
+    ImportReport,
     NodeError,
     check_store,
     export_bundle,
@@ -44,8 +48,10 @@ from coopledger.protocol import (
     LedgerError,
     Quantity,
     ValidationError,
+    decode_entry,
 )
 
+from ._client import ApiFailure, running_node
 from ._common import (
     CoopError,
     HomeOpt,
@@ -61,6 +67,7 @@ from ._common import (
     resolve_author,
     unlock,
 )
+from ._node import node_app, peers
 from ._render import (
     entries_table,
     entry_json,
@@ -85,6 +92,7 @@ bundle_app = typer.Typer(help="Move entries by file (USB stick, e-mail).\n\n"
                          no_args_is_help=True)
 app.add_typer(log_app, name="log")
 app.add_typer(bundle_app, name="bundle")
+app.add_typer(node_app, name="node")
 
 
 def _version(value: bool) -> None:
@@ -170,14 +178,26 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
 def _append(home: Path | None, passphrase_file: Path | None, kind: str,
             body: dict[str, Any]) -> None:
     h = open_home(home)
-    key = unlock(h, passphrase_file)
     body = {k: v for k, v in body.items() if v is not None}
-    with h.open_store() as store:
+    client = running_node(h.path)
+    if client is not None:
+        # The daemon holds the unlocked key; the home's API token stands in for the
+        # passphrase here.
         try:
-            entry = store.append(key, kind=kind, body=body, ts=now_ms())
-        except ValidationError as exc:
-            option = f"--{exc.field}" if exc.field else kind
-            fail(f"{option}: {exc.message}")
+            data = client.post_json("/v1/entries", {"kind": kind, "body": body,
+                                                    "ts": now_ms()})
+        except ApiFailure as exc:
+            if exc.status == 422:  # a ValidationError in the daemon: same line as below
+                fail(f"{'--' + exc.field if exc.field else kind}: {exc.message}")
+            raise
+        entry = decode_entry(bytes.fromhex(data["raw"]))
+    else:
+        key = unlock(h, passphrase_file)
+        with h.open_store() as store:
+            try:
+                entry = store.append(key, kind=kind, body=body, ts=now_ms())
+            except ValidationError as exc:
+                fail(f"{'--' + exc.field if exc.field else kind}: {exc.message}")
     out.print(f"Logged {kind} #{entry.seq}: {summary(entry)}  (entry {entry.id[:4].hex()})")
 
 
@@ -381,10 +401,15 @@ def rebuild(home: HomeOpt = None) -> None:
     Example:  coop rebuild --home ./garden
     """
     h = open_home(home)
-    with h.open_store() as store:
-        st = store.rebuild()
-        n = store.count()
-    out.print(f"rebuilt the derived state from {n} entries; state_hash {st.state_hash()}")
+    client = running_node(h.path)
+    if client is not None:
+        data = client.post_json("/v1/rebuild", timeout=3600)
+        n, state_hash = data["entries_held"], data["state_hash"]
+    else:
+        with h.open_store() as store:
+            state_hash = store.rebuild().state_hash()
+            n = store.count()
+    out.print(f"rebuilt the derived state from {n} entries; state_hash {state_hash}")
 
 
 # -- bundles ------------------------------------------------------------------------
@@ -437,35 +462,50 @@ def bundle_import(
     Example:  coop bundle import /media/usb/garden.coopbundle
     """
     h = open_home(home)
+    client = running_node(h.path)
     try:
         size = file.stat().st_size
         f = open(file, "rb")
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}")
-    with f, h.open_store() as store, _progress(size, "importing", bytes_=True) as bar:
+    with f, _progress(size, "importing", bytes_=True) as bar:
         task = bar.add_task("import", total=size)
-        report = import_bundle(store, f, progress=lambda n: bar.update(task, completed=n))
+        if client is not None:  # the bar shows the upload; the node then imports it
+            report = client.post_file("/v1/bundles", f, size,
+                                      progress=lambda n: bar.update(task, completed=n))
+        else:
+            with h.open_store() as store:
+                report = _report_json(import_bundle(
+                    store, f, progress=lambda n: bar.update(task, completed=n)))
     if json_:
-        print_json({
-            "new": report.new, "held": report.held, "rejected": report.rejected,
-            "damaged": report.damaged, "complete": report.complete,
-            "expected": report.expected, "applied": report.applied,
-            "problems": [{"offset": p.offset, "entry_id": p.entry_id, "reason": p.reason,
-                          "message": p.message} for p in report.problems],
-        })
+        print_json(report)
     else:
-        for p in report.problems:
-            who = f"entry {p.entry_id[:4].hex()}…" if p.entry_id else "record"
-            err.print(f"byte {p.offset}: {who} rejected: {p.reason} ({p.message})")
-        if not report.complete:
+        for p in report["problems"]:
+            who = f"entry {p['entry_id'][:8]}…" if p["entry_id"] else "record"
+            err.print(f"byte {p['offset']}: {who} rejected: {p['reason']} ({p['message']})")
+        if not report["complete"]:
             err.print("the bundle is incomplete: it ends without its closing record"
-                      if report.expected is None else
-                      f"the bundle says it holds {report.expected} entries; "
+                      if report["expected"] is None else
+                      f"the bundle says it holds {report['expected']} entries; "
                       "some did not arrive")
-        out.print(f"{file}: {report.new} new, {report.held} already held, "
-                  f"{report.rejected} rejected, {report.damaged} damaged")
-    if not report.ok:
+        out.print(f"{file}: {report['new']} new, {report['held']} already held, "
+                  f"{report['rejected']} rejected, {report['damaged']} damaged")
+    if report["rejected"] or report["damaged"] or not report["complete"]:
         raise CoopError("", 1)
+
+
+def _report_json(r: ImportReport) -> dict[str, Any]:
+    """An import's outcome as the API gives it (POST /v1/bundles): one rendering for
+    both paths."""
+    return {
+        "new": r.new, "held": r.held, "rejected": r.rejected, "damaged": r.damaged,
+        "complete": r.complete, "expected": r.expected, "applied": r.applied,
+        "problems": [{"offset": p.offset, "entry_id": p.entry_id.hex() if p.entry_id else None,
+                      "reason": p.reason, "message": p.message} for p in r.problems],
+    }
+
+
+app.command("peers")(peers)  # defined with `coop node` (cli/_node.py), listed here
 
 
 # -- entry point --------------------------------------------------------------------

@@ -304,7 +304,7 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
     async def rebuild(request: Request) -> Response:
         state_hash = await service.rebuild()
         return JSONResponse({"state_hash": state_hash,
-                             "entries": service.status().get("entries")})
+                             "entries_held": service.status().get("entries_held")})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's own 404 (no route) and 405 (wrong method), in our shape.
@@ -413,20 +413,27 @@ OPENAPI: dict[str, Any] = {
                     "entry_id": {"oneOf": [_HEX64, {"type": "null"}]},
                     "reason": {"type": "string"}, "message": {"type": "string"}}}}}},
             "Status": {"type": "object", "properties": {
-                "peer_id": {"type": "string"}, "network": {"type": "string"},
+                "peer_id": {"type": "string"}, "name": {"type": "string"},
+                "author": _HEX64, "network": {"type": "string"},
                 "listen": {"type": "array", "items": {"type": "string"}},
-                "entries": {"type": "integer"}, "state_hash": {"type": "string"},
-                "connected": {"type": "array", "items": {"type": "string"}},
+                "api": {"type": "string"}, "pid": {"type": "integer"},
+                "started_ms": {"type": "integer"},
+                "connected_peers": {"type": "array", "items": {"type": "string"}},
+                "entries_held": {"type": "integer"}, "state_hash": {"type": "string"},
                 "sync": {"type": "array", "items": {"type": "object", "properties": {
-                    "peer_id": {"type": "string"},
-                    "behind": {"type": ["integer", "null"]},
-                    "syncing": {"type": "boolean"}}}}}},
+                    "peer_id": {"type": "string"}, "connected": {"type": "boolean"},
+                    "syncing": {"type": "boolean"},
+                    "behind_by": {"type": ["integer", "null"]},
+                    "entries_received": {"type": "integer"},
+                    "last_sync_ms": {"type": ["integer", "null"]},
+                    "last_result": {"type": ["string", "null"]}}}}}},
             "Peer": {"type": "object", "properties": {
                 "peer_id": {"type": "string"},
-                "addresses": {"type": "array", "items": {"type": "string"}},
+                "addrs": {"type": "array", "items": {"type": "string"}},
                 "connected": {"type": "boolean"},
+                "last_seen_ms": {"type": ["integer", "null"]},
                 "last_sync_ms": {"type": ["integer", "null"]},
-                "behind": {"type": ["integer", "null"]}}},
+                "last_result": {"type": ["string", "null"]}}},
         },
     },
     "security": [{"token": []}],
@@ -465,7 +472,7 @@ OPENAPI: dict[str, Any] = {
         "/v1/rebuild": {"post": {
             "summary": "Re-derive the state from every held entry",
             "responses": {"200": _json({"type": "object", "properties": {
-                "state_hash": {"type": "string"}, "entries": {"type": "integer"}}},
+                "state_hash": {"type": "string"}, "entries_held": {"type": "integer"}}},
                 "The new state_hash"), **_ERRORS}}},
     },
 }

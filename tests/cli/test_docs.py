@@ -28,7 +28,8 @@ def test_the_tree_is_what_we_expect() -> None:
     assert PATHS == [
         (), ("bundle",), ("bundle", "export"), ("bundle", "import"), ("entries",),
         ("init",), ("log",), ("log", "energy"), ("log", "goods"), ("log", "labor"),
-        ("log", "material"), ("rebuild",), ("state",), ("verify",),
+        ("log", "material"), ("node",), ("node", "start"), ("node", "status"), ("peers",),
+        ("rebuild",), ("state",), ("verify",),
     ]
 
 
@@ -60,7 +61,7 @@ def test_coop_help_lists_every_command(run: Run) -> None:
     listed = r.out.split("\nCommands:\n", 1)[1].splitlines()
     names = [line.split()[0] for line in listed if line.startswith("  ")]
     assert sorted(names) == sorted(
-        ["init", "log", "entries", "state", "verify", "rebuild", "bundle"])
+        ["init", "log", "entries", "state", "verify", "rebuild", "bundle", "node", "peers"])
 
 
 def test_version(run: Run) -> None:

@@ -69,14 +69,17 @@ class FakeNode:
         self._check("status")
         with self.home.open_store() as store:
             return {"peer_id": "12D3KooWfake", "network": "default",
-                    "listen": ["/ip4/127.0.0.1/tcp/4140"], "entries": store.count(),
-                    "state_hash": store.state().state_hash(), "connected": ["12D3KooWpeer"],
-                    "sync": [{"peer_id": "12D3KooWpeer", "behind": 7, "syncing": True}]}
+                    "listen": ["/ip4/127.0.0.1/tcp/4140"], "entries_held": store.count(),
+                    "state_hash": store.state().state_hash(),
+                    "connected_peers": ["12D3KooWpeer"],
+                    "sync": [{"peer_id": "12D3KooWpeer", "connected": True, "syncing": True,
+                              "behind_by": 7, "entries_received": 3}]}
 
     def peers(self) -> list[dict[str, Any]]:
         self._check("peers")
-        return [{"peer_id": "12D3KooWpeer", "addresses": ["/ip4/10.0.0.2/tcp/4140"],
-                 "connected": True, "last_sync_ms": 1_000, "behind": 7}]
+        return [{"peer_id": "12D3KooWpeer", "addrs": ["/ip4/10.0.0.2/tcp/4140"],
+                 "connected": True, "last_seen_ms": 2_000, "last_sync_ms": 1_000,
+                 "last_result": "ok"}]
 
     async def rebuild(self) -> str:
         self._check("rebuild")
@@ -192,7 +195,7 @@ async def raw_post(app: Any, path: str, chunks: list[bytes]) -> tuple[int, Any]:
 async def test_status_and_peers(client: httpx.AsyncClient) -> None:
     r = await client.get("/v1/status", headers=AUTH)
     assert r.status_code == 200
-    assert r.json()["entries"] == 1 and r.json()["sync"][0]["behind"] == 7
+    assert r.json()["entries_held"] == 1 and r.json()["sync"][0]["behind_by"] == 7
     r = await client.get("/v1/peers", headers=AUTH)
     assert r.status_code == 200
     assert r.json()["peers"][0]["peer_id"] == "12D3KooWpeer"
@@ -241,7 +244,7 @@ async def test_post_bundle_reports_damage_with_offsets(client: httpx.AsyncClient
 async def test_rebuild(client: httpx.AsyncClient, node: FakeNode) -> None:
     r = await client.post("/v1/rebuild", headers=AUTH)
     assert r.status_code == 200
-    assert r.json() == {"state_hash": snapshot(node)[1], "entries": 1}
+    assert r.json() == {"state_hash": snapshot(node)[1], "entries_held": 1}
 
 
 # -- errors -------------------------------------------------------------------------------
@@ -376,7 +379,7 @@ async def test_hypercorn_on_trio_serves_it_on_port_0(node: FakeNode) -> None:
             host, port = await nursery.start(serve_api, node, "127.0.0.1", 0, TOKEN)
             assert host == "127.0.0.1" and port > 0
             status, data = await trio.to_thread.run_sync(_get, port, "/v1/status", TOKEN)
-            assert status == 200 and data["entries"] == 1
+            assert status == 200 and data["entries_held"] == 1
             status, data = await trio.to_thread.run_sync(_get, port, "/v1/status", None)
             assert status == 401 and data["error"]["reason"] == "blocked:token"
             nursery.cancel_scope.cancel()
