@@ -20,19 +20,24 @@ Entries past a gap are not announced, so they travel only once the gap is filled
 (someone holding the missing entry re-sends the range); that is accepted.
 
 Rule 2 (what I send), per author, mine = (m, h, c) against theirs = (t, th, ct)
-(absent = (0, -, 0)). Nothing if the two are equal. Otherwise:
+(absent = (0, -, 0)). Nothing if the two are equal, unless c > m (a fork) and the
+author is not unchanged on both sides since the baseline (rule 3) of an incremental
+session (2a': equal counts can hide different fork entries). Otherwise:
   a. if I hold a fork (c > m), or m == t (same length, different head or held: the
      logs diverged): every entry I hold at 1..m, so fork proofs travel;
   b. else if m > t: every entry at t..m except their head ``th``; if ``th`` is not among
      my entries at t, the logs diverged below t, so I also send 1..t-1.
   c. else (m < t): nothing; the peer sends (its own rule 2).
 Every entry held at a position is sent, so both entries of a fork reach the peer.
-(a) and (b) make divergent logs spread in both directions within two sessions. Not
-covered: two peers whose heads are equal in (seq, head, held) but which hold different
-entries at a forked seq (each has a different second entry there). That needs an author
-who forked twice at one seq, a log already frozen for misconduct; their fork proofs may
-differ until a later change re-sends the log. A per-author digest would close it at
-the cost of the store maintaining one; not worth it yet.
+(a) and (b) make divergent logs spread in both directions within two sessions. With
+forks, equal heads prove little: two devices of one co-op signing at seqs 2, 3 and 4
+left peers holding different fork entries under the same (seq, head, held), and
+without 2a' they never exchanged them (their fork proofs, so state hashes, differed for
+ever: tests/sim seed 30). 2a' re-sends a forked log in full sessions, and in
+incremental ones only after it changed, so a frozen log costs nothing in the steady
+state. Not covered by rule 1 as written: a prefix with one entry per seq whose chain
+is broken (x1 y2 x3 against x1 x2 x3, x2 lost and y2 a second device's) has the same
+head as the intact one; see SPEC.md §10 "Known gap".
 
 Rule 3 (skip unchanged authors). When a session reaches DONE, both sides compute the
 same *baseline* from the two full head maps they now share: per author, the larger of
@@ -495,7 +500,7 @@ class SyncSession:
         behind = 0
         for author, mine in sorted(self._local.heads.items()):
             their = theirs.get(author, NO_HEAD)
-            if mine == their:
+            if mine == their and (mine.held == mine.seq or self._unchanged(author, mine)):
                 continue
             m, t = mine.seq, their.seq
             if mine.held > m or m == t:
@@ -509,6 +514,12 @@ class SyncSession:
             mine = self._local.heads.get(author, NO_HEAD)
             behind += max(0, their.seq - mine.seq)
         self._n.behind_total = behind
+
+    def _unchanged(self, author: bytes, mine: Head) -> bool:
+        """Rule 2a': neither side's head of ``author`` changed since the baseline of
+        the last session both completed (so that session sent any difference)."""
+        return (self._incremental is True and self._memory is not None
+                and self._memory.heads.get(author) == mine)
 
     def _plan_range(self, author: bytes, after: int, up_to: int, *,
                     their_head: bytes | None = None, front: bool = False) -> None:

@@ -31,7 +31,17 @@ T0 = 1_700_000_000_000
 
 
 class Store:
-    """Entries held by one peer, by (author, seq)."""
+    """Entries held by one peer, by (author, seq).
+
+    ``linked_heads`` (off: SPEC §10 as written) is a proposed head definition: ``seq``
+    is the longest chain held whose entries link by ``prev`` from seq 1, ``head`` the
+    smallest id topping such a chain, ``held`` still every entry at 1..seq. Then equal
+    heads with held == seq mean equal entries (the head's hash chain fixes every one);
+    as written, a node holding x1 y2 x3 (y2 a second device's entry, x2 lost) announces
+    the same head as one holding x1 x2 x3 and the two never exchange (tests/sim seeds
+    310, 625)."""
+
+    linked_heads = False
 
     def __init__(self, entries: list[Entry] | None = None) -> None:
         self.by_pos: dict[tuple[bytes, int], dict[bytes, Entry]] = {}
@@ -56,6 +66,8 @@ class Store:
         return fold(self.entries()).state_hash()
 
     def heads(self, network: str = "default") -> LocalHeads:
+        if self.linked_heads:
+            return LocalHeads(network, self._linked_heads())
         out: dict[bytes, Head] = {}
         for author in {a for a, _ in self.by_pos}:
             seq = held = 0
@@ -65,6 +77,22 @@ class Store:
             if seq:
                 out[author] = Head(seq, min(self.by_pos[(author, seq)]), held)
         return LocalHeads(network, out)
+
+    def _linked_heads(self) -> dict[bytes, Head]:
+        out: dict[bytes, Head] = {}
+        for author in {a for a, _ in self.by_pos}:
+            seq = held = 0
+            tops: set[bytes] = set()
+            while True:
+                here = self.by_pos.get((author, seq + 1), {})
+                linked = {i for i, e in here.items() if seq == 0 or e.prev in tops}
+                if not linked:
+                    break
+                seq, tops = seq + 1, linked
+                held += len(here)
+            if seq:
+                out[author] = Head(seq, min(tops), held)
+        return out
 
     def read(self, author: bytes, after: int, up_to: int) -> list[bytes]:
         out: list[bytes] = []
