@@ -3,6 +3,12 @@
 Each ``Daemon`` is one home and one process started through the installed `coop`
 command, exactly as an operator would start it. Waiting is always on a condition
 (the run file, the API's answer, a state hash) with a deadline, never a fixed sleep.
+
+A ``Daemon`` may live in a network namespace (``netns="name"``, made by the caller with
+`ip netns add`, needs root): then every `coop` command, the daemon itself included, runs
+under `ip netns exec NAME`, the daemon listens for peers on ``host``, and the API (on
+127.0.0.1 inside the namespace, unreachable from outside it) is asked through a small
+stdlib client run in the namespace.
 """
 
 from __future__ import annotations
@@ -56,10 +62,31 @@ def env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return e
 
 
+# The API client run inside a namespace: argv = home, method, path, JSON body or "".
+# Prints {"status": ..., "body": ...}; only the stdlib, so it starts in ~30 ms.
+_NETNS_API_CLIENT = """
+import http.client, json, sys
+home, method, path, body = sys.argv[1:5]
+run = json.load(open(home + "/node.json"))
+host, _, port = run["api"].rpartition(":")
+token = open(home + "/api-token").read().strip()
+headers = {"Authorization": "Bearer " + token}
+if body:
+    headers["Content-Type"] = "application/json"
+conn = http.client.HTTPConnection(host, int(port), timeout=10)
+conn.request(method, path, body=body.encode() if body else None, headers=headers)
+resp = conn.getresponse()
+print(json.dumps({"status": resp.status, "body": resp.read().decode(errors="replace")}))
+"""
+
+
 class Daemon:
-    def __init__(self, root: Path, name: str, *, port: int | None = None) -> None:
+    def __init__(self, root: Path, name: str, *, port: int | None = None,
+                 netns: str | None = None, host: str = "127.0.0.1") -> None:
         self.name = name
         self.home = root / name
+        self.netns = netns
+        self.host = host
         self.port = port or free_port()
         self.log_path = root / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -67,9 +94,12 @@ class Daemon:
 
     # -- the CLI -----------------------------------------------------------------------
 
+    def _in_netns(self, argv: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.netns, *argv] if self.netns else argv
+
     def coop(self, *args: str, check: bool = True, timeout: float = 60
              ) -> subprocess.CompletedProcess[str]:
-        r = subprocess.run([str(COOP), *args, "--home", str(self.home)],
+        r = subprocess.run(self._in_netns([str(COOP), *args, "--home", str(self.home)]),
                            capture_output=True, text=True, env=env(), timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"coop {' '.join(args)} at {self.name} failed "
@@ -86,23 +116,37 @@ class Daemon:
     @property
     def addr(self) -> str:
         assert self.peer_id, "start the daemon first"
-        return f"/ip4/127.0.0.1/tcp/{self.port}/p2p/{self.peer_id}"
+        return f"{self.listen_addr}/p2p/{self.peer_id}"
+
+    @property
+    def listen_addr(self) -> str:
+        """Where it listens for peers, without /p2p/<id>: known before it starts."""
+        return f"/ip4/{self.host}/tcp/{self.port}"
 
     # -- the process -------------------------------------------------------------------
 
     def start(self, bootstrap: Sequence[str] = (), *extra: str) -> None:
+        self.launch(bootstrap, *extra)
+        self.wait_ready()
+
+    def launch(self, bootstrap: Sequence[str] = (), *extra: str) -> None:
+        """Start the process and return at once (``wait_ready`` waits for its API):
+        several daemons that bootstrap from each other can start together."""
         args = [str(COOP), "node", "start", "--home", str(self.home),
-                "--listen", f"/ip4/127.0.0.1/tcp/{self.port}", "--api", "127.0.0.1:0",
-                "--no-mdns"]
+                "--listen", self.listen_addr, "--api", "127.0.0.1:0", "--no-mdns"]
         for b in bootstrap:
             args += ["--bootstrap", b]
         args += list(extra)
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=env(),
-                                     start_new_session=True)
+        # `ip netns exec` execs the command: the process we hold is the daemon itself,
+        # so its pid is the run file's and our signals reach it directly.
+        self.proc = subprocess.Popen(self._in_netns(args), stdout=log, stderr=log,
+                                     env=env(), start_new_session=True)
         log.close()
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
         info = wait_for(f"{self.name} to start (log: {self.log_path})",
-                        self._ready, START_TIMEOUT_S)
+                        self._ready, timeout)
         self.peer_id = info["peer_id"]
 
     def _ready(self) -> dict[str, Any] | None:
@@ -122,6 +166,8 @@ class Daemon:
             return "(no log)"
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
+        if self.netns:
+            return self._api_in_netns(method, path, body)
         run = json.loads((self.home / "node.json").read_text())
         host, _, port = run["api"].rpartition(":")
         token = (self.home / "api-token").read_text().strip()
@@ -140,6 +186,20 @@ class Daemon:
             return json.loads(payload)
         finally:
             conn.close()
+
+    def _api_in_netns(self, method: str, path: str, body: Any) -> Any:
+        r = subprocess.run(
+            self._in_netns([sys.executable, "-c", _NETNS_API_CLIENT, str(self.home),
+                            method, path, "" if body is None else json.dumps(body)]),
+            capture_output=True, text=True, env=env(), timeout=20)
+        if r.returncode != 0:
+            raise AssertionError(f"{method} {path} in netns {self.netns} failed: "
+                                 f"{r.stderr.strip()[-300:]}")
+        answer = json.loads(r.stdout)
+        if answer["status"] != 200:
+            raise AssertionError(f"{method} {path} -> {answer['status']}: "
+                                 f"{answer['body'][:300]!r}")
+        return json.loads(answer["body"])
 
     def status(self) -> dict[str, Any]:
         return self.api("GET", "/v1/status")  # type: ignore[no-any-return]
