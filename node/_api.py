@@ -353,8 +353,8 @@ async def serve_api(service: NodeService, host: str, port: int, token: str, *,
     app = make_app(service, token, spool_dir=spool_dir)
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(partial(serve, app, config))  # type: ignore[arg-type]
+        # hypercorn has logged "Running on http://HOST:PORT"; no second line here.
         bound_port = int(binds[0].rpartition(":")[2])
-        logger.info("local API listening on %s:%d", host, bound_port)
         task_status.started((host, bound_port))
 
 

@@ -21,7 +21,7 @@ import trio
 from nodekit import KEYS, bundle, make_log
 
 from coopledger.crypto import SecretKey
-from coopledger.node import Home, Store, import_bundle, now_ms
+from coopledger.node import Home, HomeError, Store, import_bundle, now_ms
 from coopledger.node._api import (
     MAX_BUNDLE_BYTES,
     MAX_JSON_BODY,
@@ -31,6 +31,13 @@ from coopledger.node._api import (
     serve_api,
 )
 from coopledger.node._bundles import ImportReport
+from coopledger.node._runfile import (
+    ensure_token,
+    find_running,
+    read_token,
+    remove_runfile,
+    write_runfile,
+)
 from coopledger.protocol import Entry, Value, decode_entry
 
 TOKEN = "ab" * 32
@@ -386,3 +393,58 @@ async def test_hypercorn_on_trio_serves_it_on_port_0(node: FakeNode) -> None:
     # stopped: the port no longer answers
     with pytest.raises(OSError):
         _get(port, "/v1/health", None)
+
+
+# -- the token and the run file -----------------------------------------------------------
+
+
+def test_the_token_is_made_once_with_mode_0600(tmp_path: Path) -> None:
+    token = ensure_token(tmp_path)
+    assert len(token) == 64 and int(token, 16) >= 0
+    assert (tmp_path / "api-token").stat().st_mode & 0o777 == 0o600
+    assert ensure_token(tmp_path) == token == read_token(tmp_path)
+
+
+def test_a_token_readable_by_others_is_refused(tmp_path: Path) -> None:
+    ensure_token(tmp_path)
+    (tmp_path / "api-token").chmod(0o644)
+    with pytest.raises(HomeError, match="chmod 600"):
+        read_token(tmp_path)
+    (tmp_path / "api-token").chmod(0o600)
+    (tmp_path / "api-token").write_text("short\n")
+    with pytest.raises(HomeError, match="damaged"):
+        read_token(tmp_path)
+    with pytest.raises(HomeError, match="cannot read"):
+        read_token(tmp_path / "nowhere")
+
+
+async def test_find_running_trusts_only_a_live_answering_daemon(node: FakeNode) -> None:
+    home = node.home.path
+    assert find_running(home) is None  # no file
+    (home / "node.json").write_text("{not json")
+    assert find_running(home) is None  # damaged
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            _, port = await nursery.start(serve_api, node, "127.0.0.1", 0, TOKEN)
+            info = write_runfile(home, api=f"127.0.0.1:{port}", peer_id="12D3KooWfake")
+            assert info.pid == os.getpid()
+            found = await trio.to_thread.run_sync(find_running, home)
+            assert found == info and (found.host, found.port) == ("127.0.0.1", port)
+            # the same address, but node.json names another (live) process
+            write_runfile(home, api=f"127.0.0.1:{port}", peer_id="x", pid=1)
+            assert await trio.to_thread.run_sync(find_running, home) is None
+            nursery.cancel_scope.cancel()
+    write_runfile(home, api=f"127.0.0.1:{port}", peer_id="x")
+    assert find_running(home) is None  # alive, but nothing listens
+
+
+def test_remove_runfile_leaves_another_daemons_file(tmp_path: Path) -> None:
+    write_runfile(tmp_path, api="127.0.0.1:4141", peer_id="x", pid=1)
+    remove_runfile(tmp_path)
+    assert (tmp_path / "node.json").exists()
+    write_runfile(tmp_path, api="127.0.0.1:4141", peer_id="x")
+    assert json.loads((tmp_path / "node.json").read_text())["pid"] == os.getpid()
+    remove_runfile(tmp_path)
+    assert not (tmp_path / "node.json").exists()
+    remove_runfile(tmp_path)  # already gone: fine
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary files left
