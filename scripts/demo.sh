@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# A short tour: two co-ops on one machine keep their own signed logs, swap a bundle
-# (as they would on a USB stick during a blackout), and end with identical state.
+# A short tour. Part 1: three co-ops run their nodes on this machine (three daemons,
+# separate processes, libp2p on loopback); entries logged at each reach all; one node
+# stops, the others go on, it comes back and catches up. Part 2: a blackout — two
+# co-ops swap a bundle file (as on a USB stick) and end with identical state.
 set -euo pipefail
 
 DEMO="${COOP_DEMO_DIR:-$(mktemp -d -t coopledger-demo.XXXXXX)}"
 GARDEN="$DEMO/garden"
 REPAIR="$DEMO/repair"
+KITCHEN="$DEMO/kitchen"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show_lengths() {
   coop state --home "$1" --json | python3 -c 'import json, sys
@@ -13,12 +16,92 @@ for cid, c in json.load(sys.stdin)["coops"].items():
     print("  %s %s: %d entries apply" % (c["name"] or "(name not known yet)", cid[:8], c["length"]))'
 }
 hash_of() { coop state --home "$1" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state_hash"])'; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-step "Two co-ops create their homes (a key, a store, a genesis entry each)"
-coop init --home "$GARDEN" --name "Hillside Garden"
-coop init --home "$REPAIR" --name "Repair Collective"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
 
-step "Hillside Garden logs labour (paid and unpaid), materials, energy and goods"
+declare -A PORT
+start_node() {  # start_node HOME NAME [BOOTSTRAP...]
+  local home=$1 name=$2; shift 2
+  local args=(--home "$home" --listen "/ip4/127.0.0.1/tcp/${PORT[$name]}" --api 127.0.0.1:0 --no-mdns)
+  for b in "$@"; do args+=(--bootstrap "$b"); done
+  COOP_LOG=INFO coop node start "${args[@]}" >>"$DEMO/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do
+    if coop node status --home "$home" --json >/dev/null 2>&1; then
+      echo "  $name: node up (pid $!, log $DEMO/$name.log)"; return 0; fi
+    sleep 0.1
+  done
+  echo "the $name node did not start; its log:"; tail -20 "$DEMO/$name.log"; exit 1
+}
+node_line() {
+  coop node status --home "$1" --json | python3 -c 'import json,sys
+s=json.load(sys.stdin); print("  %-8s holds %3d entries, %d peers, state_hash %s" % (sys.argv[1], s["entries_held"], len(s["connected_peers"]), s["state_hash"][:16]))' "$2"
+}
+wait_converged() {  # wait_converged ENTRIES HOME...
+  local want=$1; shift
+  for _ in $(seq 1 600); do
+    local seen
+    seen=$(for h in "$@"; do coop node status --home "$h" --json 2>/dev/null | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["entries_held"], s["state_hash"])' || echo down; done | sort -u)
+    if [ "$(echo "$seen" | wc -l)" = 1 ] && [ "${seen%% *}" = "$want" ]; then
+      printf '\033[1;32m  converged: %s nodes hold %s entries, state_hash %s\033[0m\n' "$#" "$want" "${seen#* }"
+      return 0; fi
+    sleep 0.1
+  done
+  echo "NOT converged after 60 s:"; echo "$seen"; exit 1
+}
+
+step "Three co-ops create their homes (a key, a store, a genesis entry each)"
+coop init --home "$GARDEN"  --name "Hillside Garden"
+coop init --home "$REPAIR"  --name "Repair Collective"
+coop init --home "$KITCHEN" --name "Neighbourhood Kitchen"
+PORT[garden]=$(free_port); PORT[repair]=$(free_port); PORT[kitchen]=$(free_port)
+
+step "Each starts its node; repair and kitchen know only the garden's address"
+start_node "$GARDEN" garden
+start_node "$REPAIR" repair "/ip4/127.0.0.1/tcp/${PORT[garden]}"
+start_node "$KITCHEN" kitchen "/ip4/127.0.0.1/tcp/${PORT[garden]}"
+
+step "Members log work; each \`coop log\` goes through its running node, which gossips it"
+coop log labor     --home "$GARDEN"  --member ana  --hours 3   --task "bed preparation" --category production
+coop log labor     --home "$GARDEN"  --member ben  --hours 1.5 --task "childcare during harvest" --category care
+coop log goods     --home "$GARDEN"  --item tomatoes --quantity 25 --unit kg --flow produced
+coop log labor     --home "$REPAIR"  --member chen --hours 4 --task "sourdough bake" --category production
+coop log energy    --home "$REPAIR"  --kwh 3.4 --flow consumed --source grid
+coop log labor     --home "$KITCHEN" --member eli  --hours 5 --task "community lunch" --category production
+coop log material  --home "$KITCHEN" --item flour --quantity 12 --unit kg --direction used
+
+step "The three nodes agree (every entry everywhere, the same state_hash)"
+wait_converged 10 "$GARDEN" "$REPAIR" "$KITCHEN"
+for n in garden repair kitchen; do node_line "$DEMO/$n" "$n"; done
+
+step "The kitchen's node stops (SIGTERM); garden and repair keep working"
+kill -TERM "${PIDS[2]}"; wait "${PIDS[2]}" && echo "  kitchen: stopped cleanly (exit 0)"
+coop log labor  --home "$GARDEN" --member ana  --hours 2 --task "assembly notes" --category facilitation --paid
+coop log labor  --home "$REPAIR" --member dara --hours 2 --task "teaching bread making" --category learning
+echo "  while it is down the kitchen logs too, straight into its own store:"
+coop log labor  --home "$KITCHEN" --member fay --hours 1 --task "dish washing" --category care
+wait_converged 12 "$GARDEN" "$REPAIR"
+
+step "The kitchen's node starts again and catches up (and hands over its own entry)"
+start_node "$KITCHEN" kitchen "/ip4/127.0.0.1/tcp/${PORT[garden]}"
+wait_converged 13 "$GARDEN" "$REPAIR" "$KITCHEN"
+for n in garden repair kitchen; do node_line "$DEMO/$n" "$n"; done
+
+step "Every node stops cleanly and verifies its store"
+for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+PIDS=()
+coop verify --home "$GARDEN"; coop verify --home "$REPAIR"; coop verify --home "$KITCHEN"
+
+step "Part 2 — a blackout: no network. Two new co-ops swap bundle files instead"
+GARDEN="$DEMO/orchard"
+REPAIR="$DEMO/bakery"
+coop init --home "$GARDEN" --name "Orchard Co-op" >/dev/null
+coop init --home "$REPAIR" --name "Bakery Co-op" >/dev/null
+step "The orchard logs labour (paid and unpaid), materials, energy and goods"
 coop log labor     --home "$GARDEN" --member ana  --hours 3   --task "bed preparation" --category production
 coop log labor     --home "$GARDEN" --member ben  --hours 1.5 --task "childcare during harvest" --category care
 coop log labor     --home "$GARDEN" --member ana  --hours 2   --task "assembly notes" --category facilitation --paid
@@ -27,27 +110,27 @@ coop log energy    --home "$GARDEN" --kwh 6.25 --flow generated --source local
 coop log goods     --home "$GARDEN" --item tomatoes --quantity 25 --unit kg --flow produced
 coop log goods     --home "$GARDEN" --item tomatoes --quantity 10 --unit kg --flow distributed --to "neighbourhood kitchen"
 
-step "Repair Collective logs its own work"
-coop log labor     --home "$REPAIR" --member chen --hours 4 --task "bicycle repair cafe" --category production
-coop log labor     --home "$REPAIR" --member dara --hours 2 --task "teaching soldering" --category learning
-coop log material  --home "$REPAIR" --item "inner tubes" --quantity 12 --unit item --direction used
+step "The bakery logs its own work"
+coop log labor     --home "$REPAIR" --member chen --hours 4 --task "sourdough bake" --category production
+coop log labor     --home "$REPAIR" --member dara --hours 2 --task "teaching bread making" --category learning
+coop log material  --home "$REPAIR" --item "rye flour" --quantity 12 --unit kg --direction used
 coop log energy    --home "$REPAIR" --kwh 3.4 --flow consumed --source grid
 
 step "Before the exchange the two nodes disagree"
-echo "garden: $(hash_of "$GARDEN")"
-echo "repair: $(hash_of "$REPAIR")"
+echo "orchard: $(hash_of "$GARDEN")"
+echo "bakery:  $(hash_of "$REPAIR")"
 
 step "Each exports a bundle (a file for a USB stick) and imports the other's"
-coop bundle export --home "$GARDEN" "$DEMO/garden.coopbundle"
-coop bundle export --home "$REPAIR" "$DEMO/repair.coopbundle"
-coop bundle import --home "$GARDEN" "$DEMO/repair.coopbundle"
-coop bundle import --home "$REPAIR" "$DEMO/garden.coopbundle"
+coop bundle export --home "$GARDEN" "$DEMO/orchard.coopbundle"
+coop bundle export --home "$REPAIR" "$DEMO/bakery.coopbundle"
+coop bundle import --home "$GARDEN" "$DEMO/bakery.coopbundle"
+coop bundle import --home "$REPAIR" "$DEMO/orchard.coopbundle"
 
 step "Importing the same bundle again changes nothing"
-coop bundle import --home "$REPAIR" "$DEMO/garden.coopbundle"
+coop bundle import --home "$REPAIR" "$DEMO/orchard.coopbundle"
 
 step "A damaged copy: one byte flipped inside an entry; only that entry is refused"
-cp "$DEMO/garden.coopbundle" "$DEMO/damaged.coopbundle"
+cp "$DEMO/orchard.coopbundle" "$DEMO/damaged.coopbundle"
 python3 - "$DEMO/damaged.coopbundle" <<'PY'
 import sys
 path = sys.argv[1]
@@ -57,21 +140,21 @@ open(path, "wb").write(data)
 PY
 coop init --home "$DEMO/third" --name "Third Co-op" > /dev/null
 coop bundle import --home "$DEMO/third" "$DEMO/damaged.coopbundle" || echo "(exit status $? — as expected: one entry was refused)"
-echo "The refused entry was the garden's first (genesis) entry, so the 7 others wait:"
+echo "The refused entry was the orchard's first (genesis) entry, so the 7 others wait:"
 show_lengths "$DEMO/third"
 echo "A clean copy fills the gap, and the waiting entries apply:"
-coop bundle import --home "$DEMO/third" "$DEMO/garden.coopbundle"
+coop bundle import --home "$DEMO/third" "$DEMO/orchard.coopbundle"
 show_lengths "$DEMO/third"
 
-step "The garden node now shows both co-ops' books"
+step "The orchard node now shows both co-ops' books"
 coop state --home "$GARDEN"
 
 step "Both nodes verify every signature and chain, and derive the same state"
 coop verify --home "$GARDEN"
 coop verify --home "$REPAIR"
 G=$(hash_of "$GARDEN"); R=$(hash_of "$REPAIR")
-echo "garden: $G"
-echo "repair: $R"
+echo "orchard: $G"
+echo "bakery:  $R"
 if [ "$G" = "$R" ]; then
   printf '\n\033[1;32mconverged: both nodes hold the same entries and show the same state_hash\033[0m\n'
 else
