@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Run, ok, user_error
+from cli_support import CoopBin, Run, ok, user_error
 from fake_node import serving
 
 from coopledger.cli._client import NodeClient, NodeUnreachable
@@ -98,6 +98,16 @@ def test_a_refused_entry_is_the_same_error_through_the_node(
     direct = run(*bad, "--home", other)
     assert user_error(via_api, 1, "--task") == user_error(direct, 1, "--task")
     assert count(garden) == count(other) == 1
+
+
+def test_the_installed_coop_goes_through_the_node(coop_bin: CoopBin, garden: Path) -> None:
+    """A real `coop` process finds the node by node.json (this test process's pid)."""
+    with serving(garden) as node:
+        r = ok(coop_bin(garden, *LABOR))
+        assert node.calls == ["append"]
+        r2 = ok(coop_bin(garden, "node", "status"))
+    assert r.out.startswith("Logged labor #2: ana: 2.5 h production (unpaid), weeding")
+    assert "entries     2 held" in r2.out.splitlines()
 
 
 def test_without_node_json_commands_write_directly(run: Run, garden: Path) -> None:
