@@ -34,9 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import build, raw_verify_rate, write_bundle  # noqa: E402
+from ingest import build, raw_verify_rate, write_bundle
 
-from coopledger.node.testing import Daemon, converged, wait_for  # noqa: E402
+from coopledger.node.testing import Daemon, converged, wait_for
 
 
 def vm_hwm_mib(pid: int) -> float:
@@ -51,7 +51,8 @@ def pid_of(d: Daemon) -> int:
     return d.proc.pid
 
 
-def bulk(root: Path, n: int, n_authors: int) -> tuple[float, float, dict[str, object], list[Daemon]]:
+def bulk(root: Path, n: int, n_authors: int
+         ) -> tuple[float, float, dict[str, object], list[Daemon]]:
     print(f"building {n:,} entries from {n_authors} co-ops …", flush=True)
     entries = build(n, n_authors)
     bundle = root / "bench.coopbundle"
@@ -150,7 +151,7 @@ def main() -> None:
         everyone += ds
         lat.sort()
         p50 = statistics.median(lat)
-        p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+        p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
         print(f"(d) live propagation, {args.daemons} daemons, {len(lat)} entries: "
               f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms",
               flush=True)

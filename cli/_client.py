@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from coopledger.node import HomeError
-from coopledger.node._runfile import RunInfo, find_running, read_token
+from coopledger.node import HomeError, RunInfo, find_running, read_token
 
 from ._common import CoopError
 

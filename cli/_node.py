@@ -76,8 +76,7 @@ def start(
     Example:  coop node start --listen /ip4/0.0.0.0/tcp/4140 --api 127.0.0.1:4141
     --no-mdns
     """
-    from coopledger.node._config import load_config, parse_api_address
-    from coopledger.node._home import CONFIG_FILE
+    from coopledger.node import CONFIG_FILE, load_config, parse_api_address
 
     h = open_home(home)
     listen = _multiaddrs(listen, "--listen")

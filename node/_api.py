@@ -279,6 +279,17 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
         entry = await service.append(kind, body, refs=refs, ts=ts)
         return JSONResponse(entry_json(entry), status_code=201)
 
+    async def get_entry(request: Request) -> Response:
+        text = request.path_params["entry_id"]
+        if len(text) != 64 or not set(text) <= _HEX:
+            raise ApiError(400, "invalid:request",
+                           "an entry id is 64 lower-case hex characters", "entry_id")
+        entry_id = bytes.fromhex(text)
+        entry = await service.entry(entry_id)
+        return JSONResponse({"id": text, "held": entry is not None,
+                             "arrived_ms": service.arrival(entry_id),
+                             "entry": entry_json(entry) if entry is not None else None})
+
     async def post_bundle(request: Request) -> Response:
         _check_length(request, MAX_BUNDLE_BYTES)
         fd, name = tempfile.mkstemp(prefix=".upload-", suffix=".coopbundle", dir=spool_dir)
@@ -322,6 +333,7 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
         Route("/v1/status", guarded(status), methods=["GET"]),
         Route("/v1/peers", guarded(peers), methods=["GET"]),
         Route("/v1/entries", guarded(post_entry), methods=["POST"]),
+        Route("/v1/entries/{entry_id}", guarded(get_entry), methods=["GET"]),
         Route("/v1/bundles", guarded(post_bundle), methods=["POST"]),
         Route("/v1/rebuild", guarded(rebuild), methods=["POST"]),
     ]
@@ -462,6 +474,16 @@ OPENAPI: dict[str, Any] = {
                 "201": _json(_ref("Entry"), "The new entry"), **_ERRORS,
                 "409": _json(_ref("Error"), "Our own log cannot take it (blocked:append)"),
                 "422": _json(_ref("Error"), "The ledger refuses it (its reason code)")}}},
+        "/v1/entries/{entry_id}": {"get": {
+            "summary": "One entry by id: is it held here, and when did it arrive",
+            "parameters": [{"name": "entry_id", "in": "path", "required": True,
+                            "schema": _HEX64}],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "id": _HEX64, "held": {"type": "boolean"},
+                "arrived_ms": {"type": ["integer", "null"], "description":
+                               "when it first reached this node, if recent (since start)"},
+                "entry": {"oneOf": [_ref("Entry"), {"type": "null"}]}}},
+                "held is false when this node does not hold it"), **_ERRORS}}},
         "/v1/bundles": {"post": {
             "summary": "Import a bundle file (the request body is the file)",
             "requestBody": {"required": True, "content": {"application/octet-stream": {

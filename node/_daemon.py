@@ -33,8 +33,9 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -57,6 +58,11 @@ from ._config import NodeConfig, parse_api_address
 from ._home import Home
 from ._syncdriver import SessionDriver, StreamLike, SyncOutcome
 from ._verify import Verifier
+
+if TYPE_CHECKING:
+    # trio-typing (a libp2p dependency) shadows trio's inline types for mypy and has
+    # no trio.TaskStatus; its own TaskStatus is the same thing.
+    from trio_typing import TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +125,7 @@ class Node:
 
     # ---- lifecycle -------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED
                   ) -> None:
         self._memory_dir.mkdir(exist_ok=True)
         await self._refresh_snapshot()
@@ -406,6 +412,9 @@ class Node:
                 self.request_sync(peer)
         return report
 
+    async def entry(self, entry_id: bytes) -> Entry | None:
+        return await self.store.call(self.store.store.get, entry_id)
+
     async def rebuild(self) -> str:
         state = await self.store.rebuild()
         self._changed.set()
@@ -432,7 +441,7 @@ async def _signals_cancel(scope: trio.CancelScope) -> AsyncIterator[None]:
 
 
 async def serve(home: Home, config: NodeConfig, key: SecretKey,
-                *, task_status: trio.TaskStatus[Node] = trio.TASK_STATUS_IGNORED) -> None:
+                *, task_status: TaskStatus[Node] = trio.TASK_STATUS_IGNORED) -> None:
     """Run a node until cancelled: store, host, API, run file."""
     from ._api import serve_api
     from ._runfile import ensure_token, remove_runfile, write_runfile
@@ -444,7 +453,8 @@ async def serve(home: Home, config: NodeConfig, key: SecretKey,
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(node.run)
-                bound = await nursery.start(serve_api, node, api_host, api_port, token)
+                bound = await nursery.start(partial(serve_api, spool_dir=home.path),
+                                            node, api_host, api_port, token)
                 node.api_address = f"{bound[0]}:{bound[1]}"
                 write_runfile(home.path, api=node.api_address, peer_id=node.p2p.peer_id)
                 log.info("API on http://%s (token in %s)", node.api_address,

@@ -32,6 +32,15 @@ class NodeService(Protocol):
         new entries are gossiped. Raises BundleError if it is not a bundle at all."""
         ...
 
+    async def entry(self, entry_id: bytes) -> Entry | None:
+        """The held entry with this id, or None."""
+        ...
+
+    def arrival(self, entry_id: bytes) -> int | None:
+        """When ``entry_id`` first reached this node (ms since the epoch), if it did
+        since the node started and recently enough to be remembered."""
+        ...
+
     def status(self) -> dict[str, Any]:
         """peer_id, listen addresses, network, entries held, state_hash, connected peers,
         sync progress per peer (behind by how many entries)."""

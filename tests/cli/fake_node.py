@@ -71,6 +71,14 @@ class FakeNode:
                  "last_seen_ms": 1_795_000_000_000, "last_sync_ms": None,
                  "last_result": None}]
 
+    async def entry(self, entry_id: bytes) -> Entry | None:
+        self.calls.append("entry")
+        with self.home.open_store() as store:
+            return store.get(entry_id)
+
+    def arrival(self, entry_id: bytes) -> int | None:
+        return 1_795_000_000_123 if entry_id == b"\x01" * 32 else None
+
     async def rebuild(self) -> str:
         self.calls.append("rebuild")
         with self.home.open_store() as store:

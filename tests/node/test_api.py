@@ -88,6 +88,14 @@ class FakeNode:
                  "connected": True, "last_seen_ms": 2_000, "last_sync_ms": 1_000,
                  "last_result": "ok"}]
 
+    async def entry(self, entry_id: bytes) -> Entry | None:
+        self._check("entry")
+        with self.home.open_store() as store:
+            return store.get(entry_id)
+
+    def arrival(self, entry_id: bytes) -> int | None:
+        return 1_795_000_000_123 if entry_id == b"\x01" * 32 else None
+
     async def rebuild(self) -> str:
         self._check("rebuild")
         with self.home.open_store() as store:
@@ -206,6 +214,24 @@ async def test_status_and_peers(client: httpx.AsyncClient) -> None:
     r = await client.get("/v1/peers", headers=AUTH)
     assert r.status_code == 200
     assert r.json()["peers"][0]["peer_id"] == "12D3KooWpeer"
+
+
+async def test_get_entry_says_whether_it_is_held_and_when_it_arrived(
+        client: httpx.AsyncClient, node: FakeNode) -> None:
+    r = await client.post("/v1/entries", headers=AUTH, json={"kind": "labor", "body": LABOR})
+    made = r.json()
+    r = await client.get(f"/v1/entries/{made['id']}", headers=AUTH)
+    assert r.status_code == 200
+    got = r.json()
+    assert (got["held"], got["entry"]["raw"], got["arrived_ms"]) == (True, made["raw"], None)
+    r = await client.get("/v1/entries/" + "01" * 32, headers=AUTH)
+    assert r.json() == {"id": "01" * 32, "held": False, "arrived_ms": 1_795_000_000_123,
+                        "entry": None}
+    for bad in ("xyz", "AB" * 32, "0" * 63):
+        r = await client.get(f"/v1/entries/{bad}", headers=AUTH)
+        assert r.status_code == 400 and r.json()["error"]["field"] == "entry_id"
+    r = await client.get(f"/v1/entries/{made['id']}")
+    assert r.status_code == 401
 
 
 async def test_post_entry_returns_the_stored_entry(client: httpx.AsyncClient,
