@@ -32,6 +32,7 @@ import trio
 
 from coopledger.protocol import (
     MAX_MESSAGE_SIZE,
+    Action,
     Disconnect,
     Done,
     LocalHeads,
@@ -244,6 +245,14 @@ class SessionDriver:
                               f"no progress for {self.idle_timeout:.0f} s")
             await trio.sleep_until(deadline)
 
+    @staticmethod
+    def _check_refused(result: BatchResult) -> None:
+        if result.refused:
+            eid, reason, message = result.refused[0]
+            where = f"entry {eid[:8]}: " if eid else ""
+            raise _Failed(reason, f"{len(result.refused)} refused entries; "
+                                  f"first: {where}{message}")
+
     async def _pump(self) -> PeerMemory:
         session = self.session
         while True:
@@ -252,8 +261,18 @@ class SessionDriver:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 continue
-            for act in actions:
-                if isinstance(act, SendMessage):
+            for act in _coalesce(actions):
+                if isinstance(act, list):
+                    # Several received batches at once (the peer is ahead of our
+                    # store): one validation run and one transaction for all of them.
+                    result = await self.backend.store_batch(
+                        [e for b in act for e in b.entries], self.peer)
+                    self._progress()
+                    self.new_entries += result.new
+                    self._check_refused(result)
+                    for b in act:
+                        session.entries_stored(b.batch_no)
+                elif isinstance(act, SendMessage):
                     await self._send.send(frame(act.data))
                 elif isinstance(act, ReadEntries):
                     entries = await self.backend.read_range(act.author, act.after_seq,
@@ -263,11 +282,7 @@ class SessionDriver:
                     result = await self.backend.store_batch(act.entries, self.peer)
                     self._progress()
                     self.new_entries += result.new
-                    if result.refused:
-                        eid, reason, message = result.refused[0]
-                        where = f"entry {eid[:8]}: " if eid else ""
-                        raise _Failed(reason, f"{len(result.refused)} refused entries; "
-                                              f"first: {where}{message}")
+                    self._check_refused(result)
                     session.entries_stored(act.batch_no)
                 elif isinstance(act, Done):
                     # Frames queued before Done (our last acks) go out before we stop.
@@ -277,3 +292,20 @@ class SessionDriver:
                     return act.new_memory
                 elif isinstance(act, Disconnect):
                     raise _Failed(act.reason, f"sync failed: {act.reason}")
+
+
+def _coalesce(actions: list[Action]) -> list[Action | list[StoreEntries]]:
+    """Runs of two or more consecutive StoreEntries become one list."""
+    out: list[Action | list[StoreEntries]] = []
+    run: list[StoreEntries] = []
+    for act in actions:
+        if isinstance(act, StoreEntries):
+            run.append(act)
+            continue
+        if run:
+            out.append(run if len(run) > 1 else run[0])
+            run = []
+        out.append(act)
+    if run:
+        out.append(run if len(run) > 1 else run[0])
+    return out

@@ -63,6 +63,7 @@ from ._kinds import is_known_kind as is_known_kind
 from ._state import AuthorState as AuthorState
 from ._state import ForkProof as ForkProof
 from ._state import LedgerState as LedgerState
+from ._sync import Action as Action
 from ._sync import Disconnect as Disconnect
 from ._sync import Done as Done
 from ._sync import LocalHeads as LocalHeads

@@ -218,3 +218,22 @@ async def test_in_sync_peers_reconnect_in_three_rounds_and_few_bytes() -> None:
     for o in (again_a, again_b):
         assert o.ok and o.rounds == 3, o
         assert o.bytes_sent < 200 and o.bytes_received < 200, o
+
+
+async def test_batches_waiting_to_be_stored_are_stored_together() -> None:
+    # A slow store: while one batch is written the peer's next ones arrive; they are
+    # validated and written as one, and still each acked (the window keeps moving).
+    calls: list[int] = []
+
+    class Slow(AsyncStore):
+        async def store_batch(self, entries, peer):
+            calls.append(len(entries))
+            await trio.sleep(0.05)
+            return await super().store_batch(entries, peer)
+
+    log = synckit.Store().append(synckit.KEYS[6], 2000)
+    a = _store(log)
+    b = Slow(Store.open(":memory:"), Verifier(workers=1))
+    oa, ob = await _sync(a, b)
+    assert oa.ok and ob.ok and ob.new_entries == 2000
+    assert sum(calls) == 2000 and max(calls) > 256 and len(calls) < 2000 / 256
