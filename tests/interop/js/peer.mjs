@@ -327,9 +327,11 @@ async function main () {
 
   // The daemon opens a sync session towards us when we connect: serve it as an empty
   // peer and record what it sends (the symmetric half of §10).
-  const inbound = { sessions: 0, entries: 0, error: null, authors: null }
+  const inbound = { sessions: 0, entries: 0, error: null, authors: null, opened_at_ms: null }
   await node.handle(SYNC_PROTOCOL, async (stream) => {
     inbound.sessions++
+    inbound.opened_at_ms ??= elapsed()
+    note('the daemon opened a sync stream to us')
     try {
       const r = await pullSession(stream, args.network, left())
       const log = checkLog(r.entries, r.theirHeads)
