@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from coopledger.node.testing import Daemon
+from coopledger.node.testing import Daemon, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -90,10 +90,14 @@ class _Lines:
                 return json.loads(line)  # type: ignore[no-any-return]
 
 
-def test_js_libp2p_peer_gossip_and_sync(tmp_path: Path) -> None:
+def _js_tools() -> str:
     node = _tool("node")
-    npm = _tool("npm")
-    _ensure_node_modules(npm)
+    _ensure_node_modules(_tool("npm"))
+    return node
+
+
+def test_js_libp2p_peer_gossip_and_sync(tmp_path: Path) -> None:
+    node = _js_tools()
 
     d = Daemon(tmp_path, "garden")
     d.init()
@@ -172,7 +176,7 @@ def test_js_libp2p_peer_gossip_and_sync(tmp_path: Path) -> None:
         assert inbound["error"] is None, inbound
         # …and never logged a protocol complaint about it (ban, refused entry, …).
         complaints = [line for line in d.log_path.read_text().splitlines()
-                      if "WARNING" in line and js_peer[-8:] in line]
+                      if "warning" in line.lower() and js_peer[-8:] in line]
         assert complaints == [], complaints
 
         print(f"\nJS interop: {elapsed:.1f} s after daemon start; JS timings (ms) "
@@ -184,4 +188,34 @@ def test_js_libp2p_peer_gossip_and_sync(tmp_path: Path) -> None:
             proc.wait()
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
+        d.close()
+
+
+def test_daemon_refuses_a_non_canonical_sync_message_from_js(tmp_path: Path) -> None:
+    """The JS peer sends a hello whose `v` is uint8 (cc 01) instead of fixint 01: the
+    daemon must refuse it (invalid:sync-encoding), send no entries, and disconnect."""
+    node = _js_tools()
+    d = Daemon(tmp_path, "garden")
+    d.init()
+    d.log_labor("ana", "1", "not for this peer")
+    try:
+        d.start()
+        r = subprocess.run(
+            [node, str(JS_DIR / "peer.mjs"), "--addr", d.addr, "--mode", "bad-hello",
+             "--timeout", "20"],
+            cwd=JS_DIR, capture_output=True, text=True, timeout=40,
+            env={**os.environ, "NODE_NO_WARNINGS": "1"})
+        events = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+        assert r.returncode == 0 and events, (r.stdout, r.stderr, d.log_tail())
+        out = events[-1]
+        assert out["event"] == "summary" and out["mode"] == "bad-hello", out
+        assert set(out["received"]) <= {"hello", "heads"}, out  # it may speak first
+        assert out["connection_closed"], out
+        short = out["peer_id"][-8:]
+
+        def refused() -> bool:
+            return any("invalid:sync-encoding" in line and short in line
+                       for line in d.log_path.read_text().splitlines())
+        wait_for("the daemon to log invalid:sync-encoding for the JS peer", refused, 10)
+    finally:
         d.close()

@@ -12,6 +12,8 @@
 //    opened (shape + Ed25519 signature) on receipt;
 // 4. opens /coopledger/sync/1 and pulls the daemon's whole log (SPEC §10: full hello,
 //    empty heads, ack every batch, end), checking every entry and the chain.
+// With --mode bad-hello it only sends a non-canonical hello and reports how the daemon
+// ended the stream and the connection.
 // It also serves a sync session the daemon opens towards it (the daemon syncs on
 // connect), as an empty peer, and reports what that session brought.
 //
@@ -54,14 +56,15 @@ const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
 const note = (...a) => process.stderr.write(`[js ${elapsed()} ms] ${a.join(' ')}\n`)
 
 function parseArgs (argv) {
-  const out = { network: 'default', gossip: 0, timeout: 45, vectors: null, addr: null }
+  const out = { network: 'default', gossip: 0, timeout: 45, vectors: null, addr: null, mode: 'normal' }
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--/, '')
     if (!(k in out)) fail(`unknown option ${argv[i]}`)
     out[k] = argv[i + 1]
   }
   if (!out.addr) fail('--addr is required')
-  if (!out.vectors) fail('--vectors is required')
+  if (!out.vectors && out.mode === 'normal') fail('--vectors is required')
+  if (!['normal', 'bad-hello'].includes(out.mode)) fail(`unknown --mode ${out.mode}`)
   out.gossip = Number(out.gossip)
   out.timeout = Number(out.timeout)
   return out
@@ -290,6 +293,38 @@ function checkLog (entries, theirHeads) {
   return { entries: entries.length, ids, authors }
 }
 
+// --mode bad-hello: a hello whose `v` is written as uint8 (cc 01) instead of fixint 01.
+// SPEC §1/§10: the daemon must refuse it (invalid:sync-encoding) and disconnect us.
+async function badHello (node, target, targetPeer, left) {
+  const stream = await node.dialProtocol(target, SYNC_PROTOCOL, { signal: AbortSignal.timeout(left()) })
+  const good = encodeMessage({ t: 'hello', v: 1, network: 'default', full: true, memory: new Uint8Array(32) })
+  if (good[good.length - 1] !== 0x01) fail('hello does not end with v = fixint 1')
+  const bad = new Uint8Array([...good.subarray(0, good.length - 1), 0xcc, 0x01])
+  try { decodeCanonical(bad); fail('the bad hello decodes as canonical') } catch (err) { if (err instanceof Failure) throw err }
+  stream.send(frame(bad))
+  const received = []
+  const reader = new FrameReader(stream)
+  let streamEnd = 'eof'
+  try {
+    for (;;) {
+      const msg = await reader.next()
+      if (msg === null) break
+      received.push(msg.get('t'))
+      if (msg.get('t') === 'entries') fail('the daemon sent entries after a non-canonical hello')
+    }
+  } catch (err) {
+    if (err instanceof Failure) throw err
+    streamEnd = `reset (${err.name})`
+  }
+  let connectionClosed = false
+  const until = Date.now() + Math.min(5000, left())
+  while (Date.now() < until) {
+    if (node.getConnections(targetPeer).length === 0) { connectionClosed = true; break }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return { event: 'summary', ok: true, mode: 'bad-hello', received, stream_end: streamEnd, connection_closed: connectionClosed }
+}
+
 // ---- main ------------------------------------------------------------------------------
 
 async function main () {
@@ -298,9 +333,11 @@ async function main () {
   const left = () => Math.max(1, deadline - Date.now())
   const summary = { event: 'summary', ok: false, timings_ms: {} }
 
-  summary.vectors = checkVectors(args.vectors)
-  summary.timings_ms.vectors = elapsed()
-  note(`vectors: ${summary.vectors.valid_ok} valid and ${summary.vectors.invalid_rejected} invalid as expected`)
+  if (args.mode === 'normal') {
+    summary.vectors = checkVectors(args.vectors)
+    summary.timings_ms.vectors = elapsed()
+    note(`vectors: ${summary.vectors.valid_ok} valid and ${summary.vectors.invalid_rejected} invalid as expected`)
+  }
 
   const target = multiaddr(args.addr)
   const targetPeer = target.getComponents().find((c) => c.name === 'p2p')?.value
@@ -374,6 +411,10 @@ async function main () {
     if (summary.connection.remote_peer !== targetPeer) fail('connected to another peer id')
     summary.timings_ms.connected = elapsed()
     note(`connected: ${JSON.stringify(summary.connection)}`)
+    if (args.mode === 'bad-hello') {
+      say({ ...(await badHello(node, target, targetPeer, left)), peer_id: node.peerId.toString(), connection: summary.connection })
+      return
+    }
 
     // Ready when the daemon is in our mesh for the topic (our GRAFT was accepted)
     // and it lists us as subscribed (it saw our subscription).
