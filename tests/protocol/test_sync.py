@@ -549,7 +549,7 @@ def _broken_link() -> tuple[Store, Store]:
 
 
 @pytest.mark.xfail(strict=True, reason="SPEC §10 heads as written: equal heads, different "
-                   "entries (sim seeds 310, 625); fixed by linked heads, see below")
+                   "entries (tests/sim KNOWN_GAP seeds); fixed by linked heads, see below")
 def test_broken_link_with_equal_heads_converges() -> None:
     p, q = _broken_link()
     assert p.heads() == q.heads()

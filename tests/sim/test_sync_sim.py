@@ -37,6 +37,11 @@ KNOWN_GAP: dict[int, str] = {
          "all under the same head 4#4.cd10",
     625: "co-op 0: nodes 1-3 hold 0#2.6a70, nodes 0, 4, 5 hold 0#2.2743, all under "
          "the same head 0#8.a443",
+    1377: "co-op 1: node 1 holds 1#2.8be7, the rest 1#2.9494, all under head 1#3.4c3b",
+    2309: "co-op 6: node 6 holds 6#2.4c6e 6#3.4fb0, the rest 6#2.956b 6#3.106c, all "
+          "under head 6#6.da38",
+    2707: "co-op 4: nodes 1, 4 hold 4#2.0869 4#3.d452, the rest 4#2.eca6 4#3.053c, "
+          "all under head 4#7.10d7",
 }
 
 
