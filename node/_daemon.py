@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 MAX_SESSIONS = 16
 MAX_ARRIVALS = 100_000
 CONNECT_SYNC_GRACE = 3.0
+# Opening a stream can hang inside libp2p; the "out" slot must not stay taken.
+OPEN_STREAM_TIMEOUT = 15.0
 GOSSIP_BATCH = 256
 PROGRESS_LOG_EVERY = 5.0
 SYNC_MEMORY_DIR = "sync"
@@ -257,7 +259,8 @@ class Node:
         ps.active["out"] = None
         try:
             try:
-                stream = await self.p2p.open_sync_stream(peer)
+                with trio.fail_after(OPEN_STREAM_TIMEOUT):
+                    stream = await self.p2p.open_sync_stream(peer)
             except Exception as exc:  # libp2p raises many kinds; all mean "not now"
                 log.debug("sync with %s: cannot open a stream: %s", short(peer), exc)
                 ps.last_result = "closed:sync-stream"
