@@ -96,6 +96,7 @@ MAX_KNOWN_PEERS = 1000
 MAX_ADDRS_PER_PEER = 8
 PEERS_FILE_VERSION = 1
 SHUTDOWN_GRACE_S = 3.0
+STARTUP_TIMEOUT_S = 30.0
 
 DEFAULT_RECEIVE_SIZE = 65536
 _DNS_PROTOCOLS = {"dns", "dns4", "dns6"}
@@ -399,7 +400,33 @@ class P2P:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Start the host, listen, subscribe, start discovery; ``task_status.started()``
         once listening; run until cancelled, then close every connection and write
-        the peers file. Raises OSError (and libp2p's errors) if it cannot listen."""
+        the peers file. Raises OSError (and libp2p's errors) if it cannot listen.
+
+        Shutdown order matters (LIBP2P-NOTES, lifecycle): if the cancellation reached
+        the host's own tasks together with ours, each connection's Yamux would be
+        cancelled half-way through its close (GO_AWAY written, socket never closed:
+        a leaked socket per connection). So the host runs in a shielded task, and
+        cancelling ``run`` only sets ``stopping``; that task then stops our tasks,
+        closes the connections while the host still runs, and leaves the host's
+        context, all within SHUTDOWN_GRACE_S (then the shield's deadline cuts it).
+        """
+        stopping = trio.Event()
+        async with trio.open_nursery() as nursery:
+            try:
+                await nursery.start(self._run_shielded, stopping)
+                task_status.started()
+                await trio.sleep_forever()
+            finally:
+                stopping.set()
+
+    async def _run_shielded(self, stopping: trio.Event,
+                            task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        with trio.CancelScope(shield=True) as shield:
+            shield.deadline = trio.current_time() + STARTUP_TIMEOUT_S
+            await self._run_host(shield, stopping, task_status)
+
+    async def _run_host(self, shield: trio.CancelScope, stopping: trio.Event,
+                        task_status: Any) -> None:
         _tune_libp2p()
         self._token = trio.lowlevel.current_trio_token()
         self._known = await trio.to_thread.run_sync(_load_peers_file, self._peers_file)
@@ -411,7 +438,7 @@ class P2P:
             if pid is None:
                 self._addr_only.setdefault(str(ma), None)
                 self._addr_only_state.setdefault(str(ma), _Known())
-            elif pid != self.peer_id:
+            elif pid != self.peer_id and (not self._allow or pid in self._allow):
                 known = self._known.setdefault(pid, _Known())
                 self._remember_addr(known, str(_strip_p2p(ma)))
 
@@ -467,24 +494,24 @@ class P2P:
                     await pubsub.wait_until_ready()
                     pubsub.set_topic_validator(self._topic, self._gossip_validator, False)
                     subscription = await pubsub.subscribe(self._topic)
-                    try:
-                        async with trio.open_nursery() as nursery:
-                            self._nursery = nursery
-                            nursery.start_soon(self._receive_loop, subscription)
-                            nursery.start_soon(self._reconnect_loop)
-                            nursery.start_soon(self._persist_loop)
-                            log.info("listening on %s as %s", ", ".join(self.listen_addrs()),
-                                     short_peer(self.peer_id))
-                            task_status.started()
-                            await trio.sleep_forever()
-                    finally:
-                        self._nursery = None
-                        # Our tasks are done; close the connections while pubsub and
-                        # the host still run (LIBP2P-NOTES lifecycle order), shielded
-                        # because we are here on cancellation, and bounded.
-                        with trio.CancelScope(shield=True) as cs:
-                            cs.deadline = trio.current_time() + SHUTDOWN_GRACE_S
-                            await self._close_all_connections()
+                    async with trio.open_nursery() as nursery:
+                        self._nursery = nursery
+                        nursery.start_soon(self._receive_loop, subscription)
+                        nursery.start_soon(self._reconnect_loop)
+                        nursery.start_soon(self._persist_loop)
+                        log.info("listening on %s as %s", ", ".join(self.listen_addrs()),
+                                 short_peer(self.peer_id))
+                        shield.deadline = math.inf
+                        task_status.started()
+                        await stopping.wait()
+                        shield.deadline = trio.current_time() + SHUTDOWN_GRACE_S
+                        nursery.cancel_scope.cancel()
+                    self._nursery = None
+                    await self._close_all_connections()
+                # py-libp2p's TCP listener runs in a trio *system* task, which leaving
+                # host.run() does not stop: the old socket would keep accepting (and
+                # with SO_REUSEPORT share the port with a restarted node). Close it.
+                await host.close()
         finally:
             if self._mdns:
                 peerDiscovery.unregister_peer_discovered_handler(discovery_handler)
