@@ -40,7 +40,7 @@ class Node:
     def __init__(self, tmp_path: Path, name: str, *, key: SecretKey | None = None,
                  listen: str = LOOPBACK, bootstrap: tuple[str, ...] = (),
                  allow: tuple[str, ...] = (), reject: bytes | None = None,
-                 peers_file: Path | None = None) -> None:
+                 peers_file: Path | None = None, mdns: bool = False) -> None:
         self.name = name
         self.key = key or SecretKey.generate()
         self.got: list[tuple[bytes, str]] = []
@@ -51,7 +51,7 @@ class Node:
         self.reject = reject
         self.peers_file = peers_file or tmp_path / f"{name}-peers.json"
         self.p2p = P2P(
-            self.key, listen=[listen], bootstrap=list(bootstrap), mdns=False, allow=allow,
+            self.key, listen=[listen], bootstrap=list(bootstrap), mdns=mdns, allow=allow,
             topic="test-net", peers_file=self.peers_file,
             validate_gossip=self._validate, on_gossip=self._on_gossip,
             on_connected=self._on_connected, on_sync_stream=self._on_sync_stream)
@@ -410,10 +410,25 @@ async def test_bootstrap_by_name_without_peer_id(tmp_path: Path) -> None:
             b = await Node(tmp_path, "b",
                            bootstrap=(f"/dns4/localhost/tcp/{a.port()}",)).start(nursery)
             await connected(a, b)
-            assert b.p2p._addr_only == {f"/dns4/localhost/tcp/{a.port()}": a.id}
+            # (recorded once the dial returns, which may be just after "connected")
+            await wait_for(lambda: b.p2p._addr_only == {f"/dns4/localhost/tcp/{a.port()}": a.id})
             known = {p["peer_id"]: p for p in b.p2p.known_peers()}
             assert f"/dns4/localhost/tcp/{a.port()}" in known[a.id]["addrs"]
             await meshed(a, b)
             await a.p2p.publish(b"hi")
             await wait_for(lambda: b.got)
             nursery.cancel_scope.cancel()
+
+
+async def test_mdns_finds_a_peer_on_the_lan(tmp_path: Path) -> None:
+    """No bootstrap at all. (Each allows only the other: other nodes announcing on
+    this machine's multicast while the test runs must not matter.)"""
+    ka, kb = SecretKey.generate(), SecretKey.generate()
+    ida, idb = Node(tmp_path, "x", key=ka).id, Node(tmp_path, "y", key=kb).id
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            a = await Node(tmp_path, "a", key=ka, mdns=True, allow=(idb,)).start(nursery)
+            b = await Node(tmp_path, "b", key=kb, mdns=True, allow=(ida,)).start(nursery)
+            await connected(a, b)
+            for node in (a, b):
+                assert await node.stop() < 2.0
