@@ -129,7 +129,11 @@ class Stream:
         try:
             return await self._s.read(max_bytes)
         except StreamEOF:
-            # Yamux reports a dead connection as EOF too; that is not a clean end.
+            # Yamux 0.8.1 reports a reset stream (it drops the stream's bookkeeping
+            # before the reader looks) and a dead connection as EOF too; neither is
+            # a clean end.
+            if getattr(self._s.muxed_stream, "reset_received", False):
+                raise trio.BrokenResourceError("stream reset by peer") from None
             if self._s.muxed_conn.is_closed:
                 raise trio.BrokenResourceError("connection lost") from None
             return b""

@@ -76,6 +76,9 @@ class Node:
     async def _on_sync_stream(self, stream: Stream, peer: str) -> None:
         # echo each chunk reversed until EOF, then close
         while data := await stream.receive_some(1024):
+            if data == b"RESET":
+                await stream.reset()
+                return
             self.sync_seen.append(data)
             await stream.send_all(data[::-1])
 
@@ -215,6 +218,12 @@ async def test_bootstrap_gossip_and_sync_stream(tmp_path: Path) -> None:
             with pytest.raises(trio.ClosedResourceError):
                 await s.receive_some(1)
             assert b"".join(a.sync_seen) == b"hello" + b"x" * 5000
+            # a stream the other side resets is broken, in trio's terms
+            s = await b.p2p.open_sync_stream(a.id)
+            await s.send_all(b"RESET")
+            with pytest.raises(trio.BrokenResourceError):
+                await s.receive_some(100)
+            await s.aclose()
 
             for node in (a, b):
                 assert await node.stop() < 2.0
