@@ -132,7 +132,7 @@ class Stream:
             # Yamux 0.8.1 reports a reset stream (it drops the stream's bookkeeping
             # before the reader looks) and a dead connection as EOF too; neither is
             # a clean end.
-            if getattr(self._s.muxed_stream, "reset_received", False):
+            if getattr(getattr(self._s, "muxed_stream", None), "reset_received", False):
                 raise trio.BrokenResourceError("stream reset by peer") from None
             if self._s.muxed_conn.is_closed:
                 raise trio.BrokenResourceError("connection lost") from None
