@@ -51,16 +51,18 @@ from coopledger.node._p2p import P2P, Stream
 from coopledger.node._syncdriver import BatchResult, SessionDriver, frame
 from coopledger.node.testing import Daemon, converged, wait_for
 from coopledger.protocol import (
+    MAX_BATCH_BYTES,
     MAX_MESSAGE_SIZE,
+    WINDOW,
     Entry,
     Head,
     LocalHeads,
     create_entry,
     decode_entry,
     encode,
+    verify_signature,
 )
 from coopledger.protocol._sync_messages import (
-    Entries,
     Heads,
     Hello,
     decode_message,
@@ -438,7 +440,11 @@ async def test_bad_gossip_is_neither_stored_nor_forwarded(
             with trio.fail_after(10):
                 while real[0].raw not in spy.got:
                     await trio.sleep(0.02)
-            assert spy.got == [real[0].raw], [len(g) for g in spy.got]
+            # hub also replays recent valid gossip (the fork test's entries) to a new
+            # mesh peer; what matters is that nothing it forwarded is junk.
+            assert not set(junk) & set(spy.got)
+            for data in spy.got:
+                verify_signature(decode_entry(data))
         await until("equal state hashes", converged(honest.both), 10)
         await alive_and_fast(honest)
 
@@ -499,7 +505,7 @@ async def test_many_sync_streams_at_once(honest: Honest, tmp_path: Path) -> None
     "node/_daemon.py Node._on_sync_stream checks `'in' in ps.active` and "
     "MAX_SESSIONS, then awaits (store.sync_heads() and _load_memory in threads) "
     "before _run_session sets ps.active['in']: streams arriving meanwhile all pass "
-    "the check, so one peer gets several inbound sessions at once (3 to 24 of 50 "
+    "the check, so one peer gets many inbound sessions at once (3 to 50 of 50 "
     "seen), and past MAX_SESSIONS too"))
 async def test_only_one_inbound_session_per_peer(honest: Honest, tmp_path: Path) -> None:
     with trio.fail_after(30):
@@ -528,12 +534,23 @@ async def test_a_peer_that_stops_reading(honest: Honest, tmp_path: Path) -> None
             # Claim nothing: hub must send everything it holds.
             await s.send_all(frame(encode_message(Hello(NETWORK, True))))
             await s.send_all(frame(encode_message(Heads((), last=True))))
-            # Read until the first batch starts, to know hub is streaming; then stop.
-            while True:
+            # Read hub's Hello and Heads (hub holds a handful of authors: one Heads
+            # message), then nothing more.
+            for expected in (Hello, Heads):
                 f = await read_frame(s)
-                assert f is not None
-                if isinstance(decode_message(f), Entries):
-                    break
+                assert f is not None and isinstance(decode_message(f), expected)
+            # hub streams batches of ~256 KB, WINDOW (4) of them un-acked: about 1 MB
+            # lands unread in our stream's Yamux buffer (a library internal, used only
+            # to wait on), and hub waits for acks that never come (until its 60 s idle
+            # timeout, which this test does not wait for).
+            muxed = s._s.muxed_stream  # type: ignore[attr-defined]
+
+            def unread() -> int:
+                return len(muxed.conn.stream_buffers.get(muxed.stream_id, b""))
+
+            with trio.fail_after(10):
+                while unread() <= (WINDOW - 1) * MAX_BATCH_BYTES:
+                    await trio.sleep(0.02)
             stalled_at = time.monotonic()
 
             def stalled() -> bool:
@@ -553,9 +570,10 @@ async def test_a_peer_that_stops_reading(honest: Honest, tmp_path: Path) -> None
             rtts.append((await status_rtt(honest.hub))[0])
             still_stalled = await in_thread(stalled)
             assert max(rtts) < API_FAST_S, rtts
+            assert still_stalled  # the checks above really ran during the stall
             print(f"stalled reader: edge's entry reached hub {arrived:.2f} s into the "
                   f"stall (stall still on: {still_stalled}); {len(rtts)} status calls, "
-                  f"max {max(rtts) * 1000:.0f} ms")
+                  f"max {max(rtts) * 1000:.0f} ms; {unread()} bytes unread")
             await s.reset()
             await until("hub to end the stalled session", lambda: not stalled(), 15)
         # Not the peer's fault by the protocol (it may just be slow): no ban.
@@ -591,3 +609,11 @@ async def test_after_all_that_honest_nodes_converge_and_verify(honest: Honest) -
             with Store.open(d.home / "ledger.db") as s:
                 assert s.held_ids(honest.forged) == set()
         assert len(hashes) == 1, hashes
+        # No crash anywhere on the way: no traceback, no ERROR from our own code (the
+        # libp2p ERROR lines are hub redialling bad peers that have gone away).
+        for d in honest.both:
+            text = d.log_path.read_text(errors="replace")
+            assert "Traceback" not in text, d.log_tail(80)
+            ours = [ln for ln in text.splitlines()
+                    if " error coopledger" in ln.lower() or " critical " in ln.lower()]
+            assert not ours, ours
