@@ -42,6 +42,10 @@ KNOWN_GAP: dict[int, str] = {
           "under head 6#6.da38",
     2707: "co-op 4: nodes 1, 4 hold 4#2.0869 4#3.d452, the rest 4#2.eca6 4#3.053c, "
           "all under head 4#7.10d7",
+    3812: "co-op 6: node 2 holds 6#2.fdee, the rest 6#2.54a0, all under head 6#3.99cd",
+    3875: "co-op 4: nodes 3, 4, 7 hold 4#2.f2da, the rest 4#2.05c8, all under head "
+          "4#6.53a8",
+    4686: "co-op 0: nodes 1, 3 hold 0#2.56d0, the rest 0#2.6acb, all under head 0#3.19f4",
 }
 
 
