@@ -480,10 +480,14 @@ async def test_many_sync_streams_at_once(honest: Honest, tmp_path: Path) -> None
         async with running(Peer(tmp_path, honest.hub)) as bad:
             streams, answers = await _open_many(bad, 50)
             assert len(answers) == 50 and set(answers) <= {"Hello", "closed"}, answers
+            # How many of the 50 got a session is racy (see the xfail test below);
+            # once they are open, one more is refused whatever the race did.
+            late, late_answer = await _open_many(bad, 1)
+            streams += late
+            assert late_answer == ["closed"], late_answer
             refused = log.lines(f"peer {bad.short}: sync stream refused: "
                                 "blocked:too-many-streams")
-            assert refused and answers.count("closed") == len(refused), (
-                answers, len(refused))
+            assert answers.count("closed") + 1 == len(refused), (answers, len(refused))
             # While the streams are held: the API answers fast, gossip still flows.
             worst = await alive_and_fast(honest)
             target = (await status_rtt(honest.edge))[1]["entries_held"] + 1
@@ -492,7 +496,8 @@ async def test_many_sync_streams_at_once(honest: Honest, tmp_path: Path) -> None
                         lambda: honest.edge.status()["entries_held"] == target, 15)
             worst = max(worst, await alive_and_fast(honest))
             print(f"50 streams: {answers.count('Hello')} sessions started, "
-                  f"{len(refused)} refused; worst status round trip {worst * 1000:.0f} ms")
+                  f"{answers.count('closed')} refused (+1 late); worst status round trip "
+                  f"{worst * 1000:.0f} ms")
             for s in streams:
                 await s.aclose()
             await until("hub to end the held sessions",
