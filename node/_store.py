@@ -523,29 +523,55 @@ class Store:
         return sorted(self._authors_locked())
 
     def sync_heads(self) -> dict[bytes, Head]:
-        """Per author, the head the sync protocol announces (protocol/_sync.py Rule 1):
-        the longest contiguous prefix held, the smallest id held at its last seq, and
-        how many entries are held at 1..seq (more than seq: the prefix holds a fork).
+        """Per author, the head the sync protocol announces (SPEC §10, protocol/_sync.py
+        Rule 1): ``seq`` the longest chain held whose entries link by prev from seq 1,
+        ``head`` the smallest id topping such a chain, ``held`` how many entries are
+        held at 1..seq (more than seq: the chain holds a fork).
 
-        Reads one row per (author, seq): fine for now; the daemon will keep these
-        up to date incrementally (issue 3)."""
+        The applied prefix 1..L of the fold is such a chain, one entry per seq, so only
+        entries past it are decoded to follow their links (usually none: they are
+        entries waiting for a ref, or behind a gap, fork or broken link). One row is read
+        per (author, seq)."""
+        self._refresh()
+        state = self._state
         out: dict[bytes, Head] = {}
-        author: bytes | None = None
-        seq = held = 0
-        head = b""
+        rows: dict[bytes, list[tuple[int, int, bytes]]] = {}
         for a, s, n, smallest in self._db.execute(
             "SELECT author, seq, count(*), min(id) FROM entries "
             "GROUP BY author, seq ORDER BY author, seq"
         ):
-            if a != author:
-                if author is not None and seq:
-                    out[author] = Head(seq, head, held)
-                author, seq, held = a, 0, 0
-            if s == seq + 1:  # still contiguous
+            rows.setdefault(a, []).append((s, n, smallest))
+        for author, per_seq in rows.items():
+            st = state.authors.get(author)
+            applied = st.length if st is not None else 0
+            seq = held = 0
+            head = b""
+            for s, n, smallest in per_seq:
+                if s != seq + 1 or s > applied:
+                    break
                 seq, held, head = s, held + n, smallest
-        if author is not None and seq:
-            out[author] = Head(seq, head, held)
+            if len(per_seq) > seq and per_seq[seq][0] == seq + 1:
+                seq, head, held = self._extend_linked(author, seq, head, held)
+            if seq:
+                out[author] = Head(seq, head, held)
         return out
+
+    def _extend_linked(self, author: bytes, seq: int, head: bytes,
+                       held: int) -> tuple[int, bytes, int]:
+        """Follow prev links past seq (whose only linked entry is ``head``)."""
+        tops = {head} if seq else set()
+        by_seq: dict[int, list[tuple[bytes, bytes | None]]] = {}
+        for s, eid, raw in self._db.execute(
+                "SELECT seq, id, raw FROM entries WHERE author = ? AND seq > ? "
+                "ORDER BY seq", (author, seq)):
+            by_seq.setdefault(s, []).append((eid, decode_entry(raw).prev))
+        while seq + 1 in by_seq:
+            here = by_seq[seq + 1]
+            linked = {eid for eid, prev in here if seq == 0 or prev in tops}
+            if not linked:
+                break
+            seq, tops, held = seq + 1, linked, held + len(here)
+        return seq, (min(tops) if seq else b""), held
 
     def read_range(self, author: bytes, after_seq: int, up_to_seq: int) -> list[bytes]:
         """Entry bytes of ``author`` with after_seq < seq <= up_to_seq, by seq then id

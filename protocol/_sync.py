@@ -14,10 +14,13 @@ The exchange (messages in _sync_messages.py, normative text in SPEC.md §10):
     both:  End          all I will send is sent and acked
     then:  Done         both Ends seen: the session yields the new PeerMemory
 
-Rule 1 (heads). A head is (seq, head, held): seq is the contiguous prefix held, head
-the smallest id held at seq, held the entries held at 1..seq (held > seq: a fork).
-Entries past a gap are not announced, so they travel only once the gap is filled
-(someone holding the missing entry re-sends the range); that is accepted.
+Rule 1 (heads). A head is (seq, head, held): seq is the length of the longest chain
+held whose entries link by prev from seq 1, head the smallest id topping such a chain,
+held the entries held at 1..seq (held > seq: a fork). Linked, not just contiguous: x1
+y2 x3 (y2 a second device's, x2 missing) must not look like x1 x2 x3 (found by the
+simulation, tests/sim). Entries past a gap or broken link are not announced, so they
+travel only once the gap is filled (someone holding the missing entry re-sends the
+range); that is accepted. Computing heads is the driver's job (node's Store.sync_heads).
 
 Rule 2 (what I send), per author, mine = (m, h, c) against theirs = (t, th, ct)
 (absent = (0, -, 0)). Nothing if the two are equal, unless c > m (a fork) and the

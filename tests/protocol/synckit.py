@@ -33,15 +33,15 @@ T0 = 1_700_000_000_000
 class Store:
     """Entries held by one peer, by (author, seq).
 
-    ``linked_heads`` (off: SPEC §10 as written) is a proposed head definition: ``seq``
-    is the longest chain held whose entries link by ``prev`` from seq 1, ``head`` the
-    smallest id topping such a chain, ``held`` still every entry at 1..seq. Then equal
-    heads with held == seq mean equal entries (the head's hash chain fixes every one);
-    as written, a node holding x1 y2 x3 (y2 a second device's entry, x2 lost) announces
-    the same head as one holding x1 x2 x3 and the two never exchange (tests/sim seeds
-    310, 625)."""
+    Heads follow SPEC §10: ``seq`` is the longest chain held whose entries link by
+    ``prev`` from seq 1, ``head`` the smallest id topping such a chain, ``held`` every
+    entry at 1..seq. Then equal heads with held == seq mean equal entries (the head's
+    hash chain fixes every one). ``linked_heads = False`` gives the first definition
+    (contiguous seqs, links ignored), under which a node holding x1 y2 x3 (y2 a second
+    device's entry, x2 lost) announces the same head as one holding x1 x2 x3 and the
+    two never exchange (tests/sim seeds 310, 625); kept to show the tests catch it."""
 
-    linked_heads = False
+    linked_heads = True
 
     def __init__(self, entries: list[Entry] | None = None) -> None:
         self.by_pos: dict[tuple[bytes, int], dict[bytes, Entry]] = {}

@@ -96,7 +96,7 @@ PROTOCOL_SURFACE = [
     "fold_source", "is_known_kind", "open_entry", "signature_ok", "validate_chain",
     "verify_signature",
     # sync (pull), protocol/_sync.py and _sync_messages.py
-    "Disconnect", "Done", "Head", "LocalHeads", "LocalProtocolError", "MAX_BATCH",
+    "Action", "Disconnect", "Done", "Head", "LocalHeads", "LocalProtocolError", "MAX_BATCH",
     "MAX_BATCH_BYTES", "MAX_MESSAGE_SIZE", "PeerMemory", "ProtocolError", "ReadEntries",
     "RemoteProtocolError", "SYNC_PROTOCOL_ID", "SendMessage", "StoreEntries", "SyncSession",
     "SyncState", "SyncStatistics", "WINDOW",

@@ -204,7 +204,7 @@ class Session:
 
 class Sim:
     def __init__(self, seed: int, params: Params | None = None, *,
-                 linked_heads: bool = False) -> None:
+                 linked_heads: bool = True) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.p = params or Params.draw(self.rng)
@@ -506,7 +506,7 @@ class Sim:
             raise self.fail(f"{type(exc).__name__}: {exc}") from exc
 
 
-def simulate(seed: int, *, linked_heads: bool = False) -> Sim:
+def simulate(seed: int, *, linked_heads: bool = True) -> Sim:
     sim = Sim(seed, linked_heads=linked_heads)
     sim.run()
     return sim
@@ -522,7 +522,7 @@ def main(argv: list[str]) -> int:  # pragma: no cover - command line use
     rounds: Counter[int] = Counter()
     t0 = time.perf_counter()
     for seed in seeds:
-        sim = Sim(seed, linked_heads="--linked" in argv)
+        sim = Sim(seed, linked_heads="--old-heads" not in argv)
         sim.keep_trace = "--trace" in argv
         try:
             sim.run()
