@@ -84,6 +84,14 @@ API_FAST_S = 1.0
 # -- the honest daemons ----------------------------------------------------------------
 
 
+def _bundle_of(path: Path, entries: list[Entry]) -> Path:
+    with Store.open(path.with_suffix(".db"), create=True) as s:
+        s.add_entries(entries)
+        with path.open("wb") as f:
+            export_bundle(s, f)
+    return path
+
+
 def _bulk_bundle(path: Path) -> int:
     entries: list[Entry] = []
     for key in synckit.KEYS[:BULK_AUTHORS]:
@@ -97,10 +105,7 @@ def _bulk_bundle(path: Path) -> int:
                                  kind="x.note", body={"i": seq, "pad": PAD})
             entries.append(e)
             prev = e
-    with Store.open(path.with_suffix(".db"), create=True) as s:
-        s.add_entries(entries)
-        with path.open("wb") as f:
-            export_bundle(s, f)
+    _bundle_of(path, entries)
     return len(entries)
 
 
@@ -563,11 +568,15 @@ async def test_a_peer_that_stops_reading(honest: Honest, tmp_path: Path) -> None
                 return bool(ps and ps["syncing"])
 
             await until("hub's session with the stalled peer", stalled, 5)
-            # Meanwhile: hub's API answers fast, and gossip edge -> hub flows.
+            # Meanwhile: hub's API answers fast, gossip edge -> hub flows (a labor entry
+            # logged at edge), and so does sync (a bundle imported at edge: its entries
+            # travel only by the sync round the import starts with every peer).
             rtts = []
-            target = (await status_rtt(honest.hub))[1]["entries_held"] + 1
+            target = (await status_rtt(honest.hub))[1]["entries_held"] + 1 + 3
+            bundle = _bundle_of(tmp_path / "late.coopbundle", chain(synckit.KEYS[6], 3))
             async with trio.open_nursery() as n:
                 n.start_soon(in_thread, honest.edge.log_labor, "bo", "2", "during stall")
+                n.start_soon(in_thread, honest.edge.coop, "bundle", "import", str(bundle))
                 while (await status_rtt(honest.hub))[1]["entries_held"] != target:
                     rtts.append((await status_rtt(honest.hub))[0])
                     await trio.sleep(0.05)
@@ -576,7 +585,7 @@ async def test_a_peer_that_stops_reading(honest: Honest, tmp_path: Path) -> None
             still_stalled = await in_thread(stalled)
             assert max(rtts) < API_FAST_S, rtts
             assert still_stalled  # the checks above really ran during the stall
-            print(f"stalled reader: edge's entry reached hub {arrived:.2f} s into the "
+            print(f"stalled reader: edge's gossip and sync reached hub {arrived:.2f} s into the "
                   f"stall (stall still on: {still_stalled}); {len(rtts)} status calls, "
                   f"max {max(rtts) * 1000:.0f} ms; {unread()} bytes unread")
             await s.reset()
