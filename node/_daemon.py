@@ -277,6 +277,9 @@ class Node:
             with trio.move_on_after(1):
                 await stream.aclose()
             return
+        # Take the slot before the first await: streams opened meanwhile by the same
+        # peer must find it taken (found by tests/integration/test_bad_peers.py).
+        ps.active["in"] = None
         try:
             await self._run_session(stream, peer, "in")
         finally:
@@ -315,6 +318,13 @@ class Node:
             "rounds": outcome.rounds, "incremental": st.incremental if st else None,
         }
         ps.entries_received += outcome.new_entries
+        if outcome.new_entries:
+            # News travels on: the other peers may lack what this one brought (entries
+            # made before a node was connected are never gossiped). A peer that already
+            # has them answers with an incremental session of a few hundred bytes.
+            for other in self.p2p.connected_peers():
+                if other != peer:
+                    self.request_sync(other)
         if outcome.ok:
             ps.last_ok_ms = now_ms()
             ps.behind_by = 0
