@@ -188,9 +188,14 @@ class Node:
             if counts.new:
                 log.debug("gossip: %d new entries, %d apply", counts.new, counts.applied)
             if counts.new > counts.applied:
-                # Something arrived past a gap: fetch the gap from who sent it.
+                # Something arrived past a gap: fetch the gap from its publisher if we
+                # are connected to it (it holds the whole log), else from any peer.
+                connected = self.p2p.connected_peers()
                 for peer in {p for _, p in batch}:
-                    self.request_sync(peer)
+                    if peer in connected:
+                        self.request_sync(peer)
+                    elif connected:
+                        self.request_sync(random.choice(connected))
 
     # ---- sync ------------------------------------------------------------------------
 
