@@ -10,20 +10,10 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from coopledger.node import jsonable
 from coopledger.protocol import AuthorState, Entry, LedgerState, Quantity, is_known_kind
 
 from ._common import format_ts, out
-
-
-def jsonable(value: Any) -> Any:
-    """The canonical value model as JSON: bytes become lower-case hex."""
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value
 
 
 def print_json(value: Any) -> None:

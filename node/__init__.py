@@ -22,6 +22,7 @@ from ._home import default_home as default_home
 from ._ingest import Ingest as Ingest
 from ._ingest import IngestCounts as IngestCounts
 from ._ingest import Rejection as Rejection
+from ._jsonview import jsonable as jsonable
 from ._runfile import RunInfo as RunInfo
 from ._runfile import ensure_token as ensure_token
 from ._runfile import find_running as find_running

@@ -56,6 +56,7 @@ from coopledger.protocol import BundleError, Entry, ValidationError
 
 from ._bundles import ImportReport
 from ._errors import AppendError, NodeError, StoreError
+from ._jsonview import jsonable
 from ._service import NodeService
 
 if TYPE_CHECKING:
@@ -199,23 +200,13 @@ def _parse_entry_request(data: Any) -> tuple[str, dict[str, Any], list[bytes], i
 # -- rendering ------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
 def entry_json(e: Entry) -> dict[str, Any]:
     """An entry as the API shows it; ``raw`` is its canonical msgpack, so a client can
     decode (and check) the very entry that was stored."""
     return {
         "id": e.id.hex(), "author": e.author.hex(), "seq": e.seq,
         "prev": e.prev.hex() if e.prev else None, "ts": e.ts, "kind": e.kind,
-        "refs": [r.hex() for r in e.refs], "body": _jsonable(dict(e.body)),
+        "refs": [r.hex() for r in e.refs], "body": jsonable(dict(e.body)),
         "raw": e.raw.hex(),
     }
 

@@ -27,7 +27,8 @@ import os
 import random
 import socket
 import tempfile
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -105,6 +106,17 @@ _DNS_PROTOCOLS = {"dns", "dns4", "dns6"}
 # -- the stream adapter -----------------------------------------------------------
 
 
+@contextmanager
+def _as_broken() -> Iterator[None]:
+    """libp2p's stream errors (of many kinds) as trio.BrokenResourceError."""
+    try:
+        yield
+    except (StreamError, OSError) as exc:
+        raise trio.BrokenResourceError(str(exc) or type(exc).__name__) from exc
+    except Exception as exc:
+        raise trio.BrokenResourceError(repr(exc)) from exc
+
+
 class Stream:
     """A libp2p stream with trio's stream names and errors.
 
@@ -145,23 +157,15 @@ class Stream:
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         if self._closed:
             raise trio.ClosedResourceError("stream was closed")
-        try:
+        with _as_broken():
             await self._s.write(bytes(data))
-        except (StreamError, OSError) as exc:
-            raise trio.BrokenResourceError(str(exc) or type(exc).__name__) from exc
-        except Exception as exc:
-            raise trio.BrokenResourceError(repr(exc)) from exc
 
     async def send_eof(self) -> None:
         """Half-close: the peer reads b"" after our last bytes; we can still read."""
         if self._closed:
             raise trio.ClosedResourceError("stream was closed")
-        try:
+        with _as_broken():
             await self._s.close_write()  # type: ignore[attr-defined]  # NetStream has it
-        except (StreamError, OSError) as exc:
-            raise trio.BrokenResourceError(str(exc) or type(exc).__name__) from exc
-        except Exception as exc:
-            raise trio.BrokenResourceError(repr(exc)) from exc
 
     async def aclose(self) -> None:
         """Close both directions. Idempotent, never raises (trio's contract)."""
