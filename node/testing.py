@@ -181,7 +181,7 @@ class Daemon:
             conn.request(method, path, body=data, headers=headers)
             resp = conn.getresponse()
             payload = resp.read()
-            if resp.status != 200:
+            if resp.status // 100 != 2:
                 raise AssertionError(f"{method} {path} -> {resp.status}: {payload[:300]!r}")
             return json.loads(payload)
         finally:
