@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 MAX_SESSIONS = 16
 MAX_ARRIVALS = 100_000
 CONNECT_SYNC_GRACE = 3.0
+SNAPSHOT_EVERY = 0.5
 # Opening a stream can hang inside libp2p; the "out" slot must not stay taken.
 OPEN_STREAM_TIMEOUT = 15.0
 GOSSIP_BATCH = 256
@@ -375,7 +376,9 @@ class Node:
             await self._changed.wait()
             self._changed = trio.Event()
             await self._refresh_snapshot()
-            await trio.sleep(0.1)  # at most ten refreshes a second under a flood
+            # At most two refreshes a second under a flood: each counts the entries
+            # and hashes the state while holding the store, which stalls ingest.
+            await trio.sleep(SNAPSHOT_EVERY)
 
     def status(self) -> dict[str, Any]:
         connected = set(self.p2p.connected_peers())
