@@ -136,9 +136,11 @@ def test_js_libp2p_peer_gossip_and_sync(tmp_path: Path) -> None:
         assert rc == 0, f"JS peer exited with {rc}{js_said()}"
         elapsed = time.monotonic() - started
 
-        status = d.status()
-        author = status["author"]
         total = 1 + ENTRIES_BEFORE + GOSSIP_ENTRIES  # genesis from `coop init`
+        # The status counts are a snapshot refreshed at most twice a second.
+        status = wait_for("the daemon's status to count every entry",
+                          lambda: (st := d.status())["entries_held"] == total and st, 10)
+        author = status["author"]
 
         # 1. the JS entry code agrees with the SPEC's test vectors
         vec = summary["vectors"]
