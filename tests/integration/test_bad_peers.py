@@ -249,13 +249,21 @@ class Peer:
         return await self.p2p.open_sync_stream(self.target.peer_id)
 
 
+async def until_here(what: str, cond: Callable[[], object], timeout: float) -> None:
+    """Poll a condition on this process's own state (no thread), with a deadline."""
+    with trio.move_on_after(timeout):
+        while not cond():
+            await trio.sleep(0.02)
+        return
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
 @asynccontextmanager
 async def running(peer: Peer, *, mesh: bool = False) -> AsyncIterator[Peer]:
     async with trio.open_nursery() as nursery:
         await nursery.start(peer.p2p.run)
-        with trio.fail_after(15):
-            while not peer.connected() or (mesh and not peer.meshed()):
-                await trio.sleep(0.02)
+        await until_here("the bad peer to connect",
+                         lambda: peer.connected() and (not mesh or peer.meshed()), 15)
         yield peer
         nursery.cancel_scope.cancel()
 
@@ -293,9 +301,7 @@ async def expect_banned(honest: Honest, log: Log, bad: Peer, reason: str) -> Non
     """The daemon logged ``reason`` for ``bad``, cut it off, and refuses it now."""
     await until(f"hub to log {reason} for {bad.short}",
                 lambda: log.lines(f"peer {bad.short} disconnected: {reason}"), 10)
-    with trio.fail_after(10):
-        while bad.connected():
-            await trio.sleep(0.02)
+    await until_here(f"hub to cut {bad.short} off", lambda: not bad.connected(), 10)
     # bad's reconnect manager redials at once (0.5 s); the ban refuses it at the gate
     await until(f"hub to refuse the banned {bad.short}",
                 lambda: log.lines(f"peer {bad.short} refused: banned"), 10)
@@ -442,9 +448,8 @@ async def test_bad_gossip_is_neither_stored_nor_forwarded(
             await until("the valid entry to reach both honest daemons",
                         lambda: [d.status()["entries_held"] for d in honest.both] == want,
                         15)
-            with trio.fail_after(10):
-                while real[0].raw not in spy.got:
-                    await trio.sleep(0.02)
+            await until_here("the spy to get the valid entry",
+                             lambda: real[0].raw in spy.got, 10)
             # hub also replays recent valid gossip (the fork test's entries) to a new
             # mesh peer; what matters is that nothing it forwarded is junk.
             assert not set(junk) & set(spy.got)
@@ -552,9 +557,8 @@ async def test_a_peer_that_stops_reading(honest: Honest, tmp_path: Path) -> None
             def unread() -> int:
                 return len(muxed.conn.stream_buffers.get(muxed.stream_id, b""))
 
-            with trio.fail_after(10):
-                while unread() <= (WINDOW - 1) * MAX_BATCH_BYTES:
-                    await trio.sleep(0.02)
+            await until_here("hub's window of batches to sit unread",
+                             lambda: unread() > (WINDOW - 1) * MAX_BATCH_BYTES, 10)
             stalled_at = time.monotonic()
 
             def stalled() -> bool:
