@@ -25,10 +25,12 @@ is removed. A second signal exits at once; SQLite keeps the store consistent any
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
 import signal
+import tempfile
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,6 +77,9 @@ OPEN_STREAM_TIMEOUT = 15.0
 GOSSIP_BATCH = 256
 PROGRESS_LOG_EVERY = 5.0
 SYNC_MEMORY_DIR = "sync"
+# Starts the log line of a bug caught so the node keeps running (node/testing.py looks
+# for it).
+INTERNAL_ERROR = "internal error (a bug; please report it) with peer"
 
 
 def short(peer: str) -> str:
@@ -93,6 +98,43 @@ class PeerSync:
     behind_by: int = 0
     last_session: dict[str, Any] | None = None
     sessions: int = 0               # sessions started with this peer, both directions
+
+
+class MemoryFiles:
+    """Each peer's agreed sync memory, one file per peer id in ``dir``."""
+
+    def __init__(self, dir: Path) -> None:
+        self.dir = dir
+
+    def path(self, peer: str) -> Path:
+        return self.dir / f"{peer}.mem"
+
+    def load(self, peer: str) -> PeerMemory | None:
+        try:
+            return PeerMemory.decode(self.path(peer).read_bytes())
+        except OSError:
+            return None
+
+    def save(self, peer: str, memory: PeerMemory) -> None:
+        """Write the memory of ``peer`` atomically. Two sessions with one peer (one each
+        way) may finish at the same moment: each writes its own temporary file and the
+        last rename wins (either memory is one both sides agreed on; if the peer kept the
+        other, the digests differ and the next session exchanges full heads). A failure
+        to save is not fatal either, for the same reason."""
+        path = self.path(peer)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=path.name, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(memory.encode())
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            log.warning("sync memory for %s not saved (%s); the next session with it "
+                        "exchanges full heads", short(peer), exc)
 
 
 class Node:
@@ -119,7 +161,7 @@ class Node:
         # When each recent entry first reached this node (ms): status, benchmarks.
         self.arrivals: OrderedDict[bytes, int] = OrderedDict()
         store.on_new = self._on_new_entries
-        self._memory_dir = home.path / SYNC_MEMORY_DIR
+        self._memories = MemoryFiles(home.path / SYNC_MEMORY_DIR)
         self.p2p = P2P(
             key, listen=config.listen, bootstrap=config.bootstrap, mdns=config.mdns,
             allow=config.allow, topic=config.network, peers_file=home.path / "peers.json",
@@ -130,7 +172,7 @@ class Node:
 
     async def run(self, *, task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED
                   ) -> None:
-        self._memory_dir.mkdir(exist_ok=True)
+        self._memories.dir.mkdir(exist_ok=True)
         await self._refresh_snapshot()
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
@@ -243,21 +285,6 @@ class Node:
     def _session_count(self) -> int:
         return sum(len(ps.active) for ps in self._syncs.values())
 
-    def _memory_path(self, peer: str) -> Path:
-        return self._memory_dir / f"{peer}.mem"
-
-    def _load_memory(self, peer: str) -> PeerMemory | None:
-        try:
-            return PeerMemory.decode(self._memory_path(peer).read_bytes())
-        except OSError:
-            return None
-
-    def _save_memory(self, peer: str, memory: PeerMemory) -> None:
-        path = self._memory_path(peer)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(memory.encode())
-        os.replace(tmp, path)
-
     async def _sync_out(self, peer: str) -> None:
         ps = self._syncs.setdefault(peer, PeerSync())
         if "out" in ps.active:
@@ -271,7 +298,7 @@ class Node:
                 log.debug("sync with %s: cannot open a stream: %s", short(peer), exc)
                 ps.last_result = "closed:sync-stream"
                 return
-            await self._run_session(stream, peer, "out")
+            await self._guarded_session(stream, peer, "out")
         finally:
             ps.active.pop("out", None)
 
@@ -287,14 +314,26 @@ class Node:
         # peer must find it taken (found by tests/integration/test_bad_peers.py).
         ps.active["in"] = None
         try:
-            await self._run_session(stream, peer, "in")
+            await self._guarded_session(stream, peer, "in")
         finally:
             ps.active.pop("in", None)
+
+    async def _guarded_session(self, stream: StreamLike, peer: str, direction: str) -> None:
+        """A bug in one session must not stop the node: it is logged with its traceback
+        (the test harness fails on such a line) and the session dropped."""
+        try:
+            await self._run_session(stream, peer, direction)
+        except Exception:
+            log.exception("%s %s: the sync session was dropped", INTERNAL_ERROR,
+                          short(peer))
+            self._syncs[peer].last_result = "internal-error"
+            with trio.move_on_after(1):
+                await stream.aclose()
 
     async def _run_session(self, stream: StreamLike, peer: str, direction: str) -> None:
         ps = self._syncs.setdefault(peer, PeerSync())
         local = LocalHeads(self.config.network, await self.store.sync_heads())
-        memory = await trio.to_thread.run_sync(self._load_memory, peer)
+        memory = await trio.to_thread.run_sync(self._memories.load, peer)
         driver = SessionDriver(stream, self.store, peer=peer, local=local, memory=memory,
                                initiator=direction == "out")
         ps.active[direction] = driver
@@ -335,7 +374,7 @@ class Node:
             ps.last_ok_ms = now_ms()
             ps.behind_by = 0
             if outcome.memory is not None:
-                await trio.to_thread.run_sync(self._save_memory, peer, outcome.memory)
+                await trio.to_thread.run_sync(self._memories.save, peer, outcome.memory)
             log.info("sync with %s done in %.2f s: %d new entries, %d sent",
                      short(peer), seconds, outcome.new_entries,
                      st.entries_sent if st else 0)

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class DaemonExited(AssertionError):
+    """A daemon the test did not stop has exited: waiting longer is pointless."""
+
+
 def wait_for(what: str, cond: Callable[[], Any], timeout: float) -> Any:
     """Poll ``cond`` until it returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout
@@ -43,6 +47,8 @@ def wait_for(what: str, cond: Callable[[], Any], timeout: float) -> Any:
     while time.monotonic() < deadline:
         try:
             value = cond()
+        except DaemonExited:
+            raise
         except Exception as exc:  # a daemon not up yet, a file half-written
             last_exc = exc
             value = None
@@ -91,6 +97,7 @@ class Daemon:
         self.log_path = root / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.peer_id: str | None = None
+        self._stopping = False
 
     # -- the CLI -----------------------------------------------------------------------
 
@@ -132,6 +139,7 @@ class Daemon:
     def launch(self, bootstrap: Sequence[str] = (), *extra: str) -> None:
         """Start the process and return at once (``wait_ready`` waits for its API):
         several daemons that bootstrap from each other can start together."""
+        self._stopping = False
         args = [str(COOP), "node", "start", "--home", str(self.home),
                 "--listen", self.listen_addr, "--api", "127.0.0.1:0", "--no-mdns"]
         for b in bootstrap:
@@ -149,11 +157,25 @@ class Daemon:
                         self._ready, timeout)
         self.peer_id = info["peer_id"]
 
+    def _check_alive(self) -> None:
+        """Raise DaemonExited if the process ended without the test stopping it."""
+        if (self.proc is not None and not self._stopping
+                and self.proc.poll() is not None):
+            raise DaemonExited(f"{self.name} exited with {self.proc.returncode}:\n"
+                               + self.log_tail())
+
+    def internal_errors(self) -> list[str]:
+        """Lines where the daemon caught one of its own bugs and went on."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        from coopledger.node._daemon import INTERNAL_ERROR
+        return [line for line in text.splitlines() if INTERNAL_ERROR in line]
+
     def _ready(self) -> dict[str, Any] | None:
         assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n"
-                                 + self.log_tail())
+        self._check_alive()
         run = json.loads((self.home / "node.json").read_text())
         if run["pid"] != self.proc.pid:
             return None
@@ -202,10 +224,12 @@ class Daemon:
         return json.loads(answer["body"])
 
     def status(self) -> dict[str, Any]:
+        self._check_alive()
         return self.api("GET", "/v1/status")  # type: ignore[no-any-return]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         assert self.proc is not None
+        self._stopping = True
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -220,13 +244,26 @@ class Daemon:
 
     def kill9(self) -> None:
         assert self.proc is not None
+        self._stopping = True
         self.proc.kill()
         self.proc.wait()
 
     def close(self) -> None:
+        self._stopping = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def close_all(daemons: Iterable[Daemon]) -> None:
+    """Kill what still runs, then fail if any daemon logged a bug it caught."""
+    daemons = list(daemons)
+    for d in daemons:
+        d.close()
+    bad = {d.name: d.internal_errors() for d in daemons}
+    bad = {name: lines for name, lines in bad.items() if lines}
+    if bad:
+        raise AssertionError(f"daemons caught internal errors (see their logs): {bad}")
 
 
 def converged(daemons: Sequence[Daemon], *, entries: int | None = None

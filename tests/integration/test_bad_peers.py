@@ -49,7 +49,7 @@ from coopledger.crypto import SecretKey
 from coopledger.node import Store, export_bundle
 from coopledger.node._p2p import P2P, Stream
 from coopledger.node._syncdriver import BatchResult, SessionDriver, frame
-from coopledger.node.testing import Daemon, converged, wait_for
+from coopledger.node.testing import Daemon, close_all, converged, wait_for
 from coopledger.protocol import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_SIZE,
@@ -135,8 +135,7 @@ def honest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Honest]:
         wait_for("edge to sync hub's bulk", converged([hub, edge], entries=n + 2), 60)
         yield Honest(hub, edge)
     finally:
-        hub.close()
-        edge.close()
+        close_all([hub, edge])
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
 import synckit
 
 from coopledger.node import Store, export_bundle
-from coopledger.node.testing import Daemon, converged, wait_for
+from coopledger.node.testing import Daemon, close_all, converged, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,8 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
     made: list[Daemon] = []
     yield made
-    for d in made:
-        d.close()
+    close_all(made)
 
 
 def _start_chain(tmp_path: Path, made: list[Daemon], names: list[str]) -> list[Daemon]:

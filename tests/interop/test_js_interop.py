@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from coopledger.node.testing import Daemon, wait_for
+from coopledger.node.testing import Daemon, close_all, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -190,7 +190,7 @@ def test_js_libp2p_peer_gossip_and_sync(tmp_path: Path) -> None:
             proc.wait()
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
-        d.close()
+        close_all([d])
 
 
 def test_daemon_refuses_a_non_canonical_sync_message_from_js(tmp_path: Path) -> None:
@@ -220,4 +220,4 @@ def test_daemon_refuses_a_non_canonical_sync_message_from_js(tmp_path: Path) -> 
                        for line in d.log_path.read_text().splitlines())
         wait_for("the daemon to log invalid:sync-encoding for the JS peer", refused, 10)
     finally:
-        d.close()
+        close_all([d])

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from coopledger.node.testing import Daemon, converged, wait_for
+from coopledger.node.testing import Daemon, close_all, converged, wait_for
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -179,10 +179,11 @@ def federation(tmp_path: Path, net: Net) -> Iterator[dict[str, Daemon]]:
             d.init()
         yield ds
     finally:
-        for d in ds.values():
-            d.close()
-        for d in ds.values():
-            print(f"\n----- {d.name} ({d.log_path}), last lines -----\n{d.log_tail(60)}")
+        try:
+            close_all(ds.values())
+        finally:
+            for d in ds.values():
+                print(f"\n----- {d.name} ({d.log_path}), last lines -----\n{d.log_tail(60)}")
 
 
 def _held(d: Daemon) -> int:
