@@ -51,6 +51,7 @@ from coopledger.protocol import (
     decode_entry,
 )
 
+from . import _exchange, _federation
 from ._client import ApiFailure, running_node
 from ._common import (
     CoopError,
@@ -506,6 +507,8 @@ def _report_json(r: ImportReport) -> dict[str, Any]:
 
 
 app.command("peers")(peers)  # defined with `coop node` (cli/_node.py), listed here
+_federation.register(app)
+_exchange.register(app)
 
 
 # -- entry point --------------------------------------------------------------------

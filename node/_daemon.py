@@ -32,12 +32,12 @@ import random
 import signal
 import tempfile
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
@@ -58,6 +58,7 @@ from ._bundles import ImportReport
 from ._clock import now_ms
 from ._config import NodeConfig, parse_api_address
 from ._home import Home
+from ._store import Store
 from ._syncdriver import SessionDriver, StreamLike, SyncOutcome
 from ._verify import Verifier
 
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_SESSIONS = 16
 MAX_ARRIVALS = 100_000
@@ -474,6 +476,9 @@ class Node:
 
     async def entry(self, entry_id: bytes) -> Entry | None:
         return await self.store.call(self.store.store.get, entry_id)
+
+    async def query(self, fn: Callable[[Store], T]) -> T:
+        return await self.store.call(fn, self.store.store)
 
     async def rebuild(self) -> str:
         state = await self.store.rebuild()

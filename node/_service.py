@@ -10,12 +10,18 @@ docs/api.md and by the OpenAPI description the API serves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from coopledger.protocol import Entry, Value
 
 from ._bundles import ImportReport
+
+if TYPE_CHECKING:
+    from ._store import Store
+
+T = TypeVar("T")
 
 
 class NodeService(Protocol):
@@ -30,6 +36,12 @@ class NodeService(Protocol):
     async def import_bundle(self, path: Path) -> ImportReport:
         """Import the bundle file at ``path`` (the API spools an upload there first);
         new entries are gossiped. Raises BundleError if it is not a bundle at all."""
+        ...
+
+    async def query(self, fn: Callable[[Store], T]) -> T:
+        """Run ``fn(store)`` in the store's thread and return its result: the read
+        views (federations, balances, board …) are functions of the store that the
+        API and the offline CLI share."""
         ...
 
     async def entry(self, entry_id: bytes) -> Entry | None:
