@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -147,3 +150,18 @@ def resolve_author(state: LedgerState, text: str) -> bytes:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     raise CoopError(message, code)
+
+
+def print_csv(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> None:
+    """Write ``rows`` to stdout as CSV (RFC 4180, a header line of ``columns``): the
+    ``--csv`` output of every view, for spreadsheets. None is written as an empty cell,
+    booleans as true/false, everything else with str()."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(columns)
+    for row in rows:
+        w.writerow(["" if (v := row.get(c)) is None
+                    else ("true" if v else "false") if isinstance(v, bool) else str(v)
+                    for c in columns])
+    sys.stdout.write(buf.getvalue())
+    sys.stdout.flush()
