@@ -54,6 +54,7 @@ from starlette.routing import Route
 from coopledger import __version__
 from coopledger.protocol import BundleError, Entry, ValidationError
 
+from . import _econview as econview
 from ._bundles import ImportReport
 from ._errors import AppendError, NodeError, StoreError
 from ._jsonview import jsonable
@@ -118,6 +119,11 @@ def _map_error(exc: Exception) -> ApiError | None:
         return ApiError(503, "error:stopping", "the node is stopping; try again later")
     if isinstance(exc, StoreError):
         return ApiError(500, "error:store", str(exc))
+    if isinstance(exc, econview.LookupFailed):
+        # A name or parameter of the request: 400 when malformed or ambiguous, 404
+        # when it names nothing here.
+        reason = "invalid:request" if exc.status == 400 else "invalid:unknown"
+        return ApiError(exc.status, reason, f"{exc.field}: {exc.message}", exc.field)
     return None
 
 
@@ -308,6 +314,22 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
         return JSONResponse({"state_hash": state_hash,
                              "entries_held": service.status().get("entries_held")})
 
+    def economy_view(view: str) -> Handler:
+        """GET handler of one economy view (node/_econview.py), run in the store's
+        thread; the point of view is this node's co-op unless ?coop= says otherwise."""
+        async def handler(request: Request) -> Response:
+            params = dict(request.query_params)
+            if len(params) != len(request.query_params.multi_items()):
+                raise ApiError(400, "invalid:request", "a query parameter is repeated")
+            if "federation" in request.path_params:
+                params["federation"] = request.path_params["federation"]
+            author = service.status().get("author")
+            me = bytes.fromhex(author) if isinstance(author, str) else None
+            result = await service.query(
+                lambda store: econview.answer(store, view, params, me=me))
+            return JSONResponse(result)
+        return handler
+
     async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's own 404 (no route) and 405 (wrong method), in our shape.
         assert isinstance(exc, HTTPException)
@@ -327,6 +349,15 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
         Route("/v1/entries/{entry_id}", guarded(get_entry), methods=["GET"]),
         Route("/v1/bundles", guarded(post_bundle), methods=["POST"]),
         Route("/v1/rebuild", guarded(rebuild), methods=["POST"]),
+        Route("/v1/federations", guarded(economy_view("federations")), methods=["GET"]),
+        Route("/v1/federations/{federation}", guarded(economy_view("federation")),
+              methods=["GET"]),
+        Route("/v1/balances", guarded(economy_view("balances")), methods=["GET"]),
+        Route("/v1/transfers", guarded(economy_view("transfers")), methods=["GET"]),
+        Route("/v1/board", guarded(economy_view("board")), methods=["GET"]),
+        Route("/v1/fund", guarded(economy_view("fund")), methods=["GET"]),
+        Route("/v1/exceptions", guarded(economy_view("exceptions")), methods=["GET"]),
+        Route("/v1/metrics", guarded(economy_view("metrics")), methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
@@ -381,6 +412,38 @@ _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in [
     (503, "The node is stopping (reason error:stopping)"),
 ]}
 _HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+_Q_DOC = {
+    "federation": "A federation: its exact name, or at least 8 hex characters of its id",
+    "as_of": "The time to judge expiry and overdue at (ms since 1970). Default: now",
+    "coop": "A co-op (name or at least 8 hex characters of its key): whose point of "
+            "view (for metrics: whose figures). Default: this node's co-op",
+    "period": "A month, YYYY-MM",
+    "open": "true: only offers still open",
+}
+_Q_SCHEMA: dict[str, dict[str, Any]] = {
+    "federation": {"type": "string"}, "as_of": {"type": "integer", "minimum": 0},
+    "coop": {"type": "string"}, "period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+    "open": {"type": "boolean"},
+}
+_VIEW_ERRORS = {
+    **_ERRORS,
+    "400": _json(_ref("Error"), "A bad or ambiguous query parameter, or an unknown one "
+                 "(reason invalid:request; field names it)"),
+    "404": _json(_ref("Error"), "The federation or co-op named is unknown here (reason "
+                 "invalid:unknown; field names the parameter)"),
+}
+
+
+def _view(view: str, summary: str, *, path_param: bool = False) -> dict[str, Any]:
+    allowed, required = econview.PARAMS[view]
+    params = [{"name": n, "in": "path" if path_param and n == "federation" else "query",
+               "required": n in required, "description": _Q_DOC[n], "schema": _Q_SCHEMA[n]}
+              for n in sorted(allowed)]
+    return {"get": {"summary": summary, "parameters": params, "responses": {
+        "200": _json({"type": "object"}, "The view (docs/api.md shows its fields)"),
+        **_VIEW_ERRORS}}}
+
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -487,5 +550,19 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": _json({"type": "object", "properties": {
                 "state_hash": {"type": "string"}, "entries_held": {"type": "integer"}}},
                 "The new state_hash"), **_ERRORS}}},
+        "/v1/federations": _view(
+            "federations", "The federations a co-op is a member of or invited to"),
+        "/v1/federations/{federation}": _view(
+            "federation", "One federation: charter, founder, rules, members, invites",
+            path_param=True),
+        "/v1/balances": _view(
+            "balances", "Mutual-credit balances, reserved, limit and available per unit"),
+        "/v1/transfers": _view(
+            "transfers", "Transfers and their status (open, lapsed, accepted, declined)"),
+        "/v1/board": _view("board", "A federation's surplus board and sprints"),
+        "/v1/fund": _view("fund", "A federation's innovation fund"),
+        "/v1/exceptions": _view(
+            "exceptions", "Exceptions the fold flagged, and invalid economic entries"),
+        "/v1/metrics": _view("metrics", "Sovereignty metrics"),
     },
 }

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 
-from coopledger.node import Home, import_bundle, now_ms
+from coopledger.node import Home, Store, import_bundle, now_ms
 from coopledger.node._api import serve_api
 from coopledger.node._bundles import ImportReport
 from coopledger.node._runfile import ensure_token, remove_runfile, write_runfile
 from coopledger.protocol import Entry, Value
 
 START_TIMEOUT_S = 10
+T = TypeVar("T")
 
 
 class FakeNode:
@@ -78,6 +79,11 @@ class FakeNode:
 
     def arrival(self, entry_id: bytes) -> int | None:
         return 1_795_000_000_123 if entry_id == b"\x01" * 32 else None
+
+    async def query(self, fn: Callable[[Store], T]) -> T:
+        self.calls.append("query")
+        with self.home.open_store() as store:
+            return fn(store)
 
     async def rebuild(self) -> str:
         self.calls.append("rebuild")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import http.client
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -42,6 +42,7 @@ from coopledger.protocol import Entry, Value, decode_entry
 
 TOKEN = "ab" * 32
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+T = TypeVar("T")
 LABOR: dict[str, Any] = {"member": "ana", "hours": "2.5", "task": "weeding",
                          "category": "care", "date": "2026-11-23"}
 
@@ -76,6 +77,7 @@ class FakeNode:
         self._check("status")
         with self.home.open_store() as store:
             return {"peer_id": "12D3KooWfake", "network": "default",
+                    "author": self.home.author.hex(),
                     "listen": ["/ip4/127.0.0.1/tcp/4140"], "entries_held": store.count(),
                     "state_hash": store.state().state_hash(),
                     "connected_peers": ["12D3KooWpeer"],
@@ -95,6 +97,11 @@ class FakeNode:
 
     def arrival(self, entry_id: bytes) -> int | None:
         return 1_795_000_000_123 if entry_id == b"\x01" * 32 else None
+
+    async def query(self, fn: Callable[[Store], T]) -> T:
+        self._check("query")
+        with self.home.open_store() as store:
+            return fn(store)
 
     async def rebuild(self) -> str:
         self._check("rebuild")
