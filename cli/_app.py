@@ -177,7 +177,10 @@ def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
 
 
 def _append(home: Path | None, passphrase_file: Path | None, kind: str,
-            body: dict[str, Any]) -> None:
+            body: dict[str, Any], refs: list[bytes] | None = None, *,
+            echo: bool = True) -> Any:
+    """Write one entry of this co-op (through the running node, else the store) and
+    print it; returns the Entry. ``refs``: ids the entry depends on (SPEC §5, §12.1)."""
     h = open_home(home)
     body = {k: v for k, v in body.items() if v is not None}
     client = running_node(h.path)
@@ -186,6 +189,7 @@ def _append(home: Path | None, passphrase_file: Path | None, kind: str,
         # passphrase here.
         try:
             data = client.post_json("/v1/entries", {"kind": kind, "body": body,
+                                                    "refs": [r.hex() for r in refs or ()],
                                                     "ts": now_ms()})
         except ApiFailure as exc:
             if exc.status == 422:  # a ValidationError in the daemon: same line as below
@@ -196,10 +200,14 @@ def _append(home: Path | None, passphrase_file: Path | None, kind: str,
         key = unlock(h, passphrase_file)
         with h.open_store() as store:
             try:
-                entry = store.append(key, kind=kind, body=body, ts=now_ms())
+                entry = store.append(key, kind=kind, body=body, ts=now_ms(),
+                                     refs=refs or ())
             except ValidationError as exc:
                 fail(f"{'--' + exc.field if exc.field else kind}: {exc.message}")
-    out.print(f"Logged {kind} #{entry.seq}: {summary(entry)}  (entry {entry.id[:4].hex()})")
+    if echo:
+        out.print(f"Logged {kind} #{entry.seq}: {summary(entry)}  "
+                  f"(entry {entry.id[:4].hex()})")
+    return entry
 
 
 @log_app.command("labor")
