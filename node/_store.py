@@ -15,6 +15,10 @@ Tables (schema version 2):
                 changed), and rebuilt from ``entries`` by ``rebuild()``.
 * ``meta``      schema version and a write generation counter.
 
+The in-memory state also holds the applied entries of the economic kinds whole
+(``LedgerState.economic``, SPEC §12): at load they are read back from ``entries``
+(those within each author's applied length), not re-folded.
+
 Every write is one transaction, so a crash (kill -9) at any instant leaves the store as
 it was after the last committed batch: entries and derived rows always agree.
 
@@ -37,6 +41,7 @@ from typing import Any, cast
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
+    ECONOMY_KINDS,
     AuthorState,
     DecimalFormatError,
     Entry,
@@ -136,6 +141,20 @@ def _refold(db: sqlite3.Connection, source: _StoreSource | None = None) -> Ledge
     db.execute("DELETE FROM derived_totals")
     _write_derived(db, state, sorted(state.authors))
     return state
+
+
+def _load_economic(db: sqlite3.Connection, state: LedgerState) -> None:
+    """Restore ``state.economic`` (SPEC §12) from the entries: the applied entries of
+    the economic kinds, i.e. those at a seq within their author's applied length
+    (which holds one entry per seq). They are read, not re-folded."""
+    kinds = sorted(ECONOMY_KINDS)
+    for author, seq, raw in db.execute(
+        f"SELECT author, seq, raw FROM entries WHERE kind IN ({','.join('?' * len(kinds))})",
+        kinds,
+    ):
+        st = state.authors.get(author)
+        if st is not None and seq <= st.length:
+            state.record_economic(decode_entry(raw))
 
 
 class _StoreSource:
@@ -339,6 +358,7 @@ class Store:
                     raise TypeError("derived total key is not a list")
                 state.authors[author].load_total(
                     kind, tuple(cast("list[str | bool]", key)), Quantity._parse_total(amount))
+            _load_economic(self._db, state)
         except (ValidationError, DecimalFormatError, KeyError, TypeError, ValueError,
                 AttributeError) as exc:
             # The cache is damaged (or was written by an incompatible version). The

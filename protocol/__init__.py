@@ -18,6 +18,9 @@ from ._codec import decode as decode
 from ._codec import encode as encode
 from ._decimal import DecimalFormatError as DecimalFormatError
 from ._decimal import Quantity as Quantity
+from ._economy import ECONOMY_KINDS as ECONOMY_KINDS
+from ._economy import Economy as Economy
+from ._economy import compute_economy as compute_economy
 from ._entry import ENTRY_VERSION as ENTRY_VERSION
 from ._entry import GENESIS_KIND as GENESIS_KIND
 from ._entry import MAX_ENTRY_SIZE as MAX_ENTRY_SIZE
@@ -56,10 +59,17 @@ from ._fold import fold_source as fold_source
 from ._kinds import ENERGY_FLOWS as ENERGY_FLOWS
 from ._kinds import ENERGY_SOURCES as ENERGY_SOURCES
 from ._kinds import GOODS_FLOWS as GOODS_FLOWS
+from ._kinds import GRANT_OUTCOMES as GRANT_OUTCOMES
 from ._kinds import KNOWN_KINDS as KNOWN_KINDS
 from ._kinds import LABOR_CATEGORIES as LABOR_CATEGORIES
 from ._kinds import MATERIAL_DIRECTIONS as MATERIAL_DIRECTIONS
+from ._kinds import NEED_CATEGORIES as NEED_CATEGORIES
+from ._kinds import NEED_WHERE as NEED_WHERE
+from ._kinds import SURPLUS_WHAT as SURPLUS_WHAT
+from ._kinds import UNIT_KINDS as UNIT_KINDS
+from ._kinds import default_rules_value as default_rules_value
 from ._kinds import is_known_kind as is_known_kind
+from ._kinds import validate_body as validate_body
 from ._state import AuthorState as AuthorState
 from ._state import ForkProof as ForkProof
 from ._state import LedgerState as LedgerState

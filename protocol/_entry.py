@@ -170,7 +170,7 @@ def decode_entry(entry_bytes: bytes) -> Entry:
     try:
         env = decode(envelope_bytes, what="envelope")
         author, seq, prev, ts, kind, refs, body = _check_envelope(env)
-        validate_body(kind, body)
+        validate_body(kind, body, refs)
     except ValidationError as exc:
         exc.entry_id = eid
         raise

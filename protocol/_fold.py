@@ -13,7 +13,8 @@ prefix from seq 1, and the entry at seq s applies only if:
 Nothing depends on arrival order, on the node, or on a clock: the result is a function
 of the set of entries (and ``as_of``), computed to a fixed point. The same ``Folder``
 serves a full fold over an in-memory set and the store's incremental updates, through
-the ``EntrySource`` interface.
+the ``EntrySource`` interface. Every applied entry of an economic kind (SPEC §12) is
+also recorded on the state (``LedgerState.economic``), the input of the economy.
 
 Incremental use: after new entries are added to the source, call
 ``advance(authors_touched)``. If a new fork lands at or below an author's applied length,
@@ -136,6 +137,7 @@ class Folder:
             if not all(self._is_applied(r) for r in entry.refs):
                 break
             st.apply(entry)
+            self.state.record_applied(entry)
             applied.append(entry)
             prev_entry = entry
         return applied

@@ -6,6 +6,12 @@ rejected, and an entry that fails is never stored. Changing a known kind's schem
 therefore means a new kind name. Kinds this version does not know are kept and relayed
 (their body must still be a map) but not folded: a newer node's entries survive
 passing through an older one.
+
+The kinds of SPEC §12 (federations and the co-op economy) add field types: entry ids
+(which must also be listed in the entry's refs, so the fold applies an entry only after
+the entry it names), co-op keys, bounded integers, months, shares, unit names, in-kind
+item lists and a federation's rules map. A rejection names the field, nested fields by
+their path (``rules.units[2].decimals``, ``items[0].quantity``).
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from ._decimal import DecimalFormatError, Quantity
+from ._codec import Value
+from ._decimal import ZERO, DecimalFormatError, Quantity
 from ._errors import BadBody, BadEnvelope
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){0,3}")
@@ -28,10 +35,33 @@ ENERGY_FLOWS = ("consumed", "generated")
 ENERGY_SOURCES = ("local", "grid")
 GOODS_FLOWS = ("produced", "distributed")
 
+# The enums of SPEC §12. They are the schema's, so they live here; protocol/_economy.py
+# declares the same tuples under the same names (it may import them from here: _kinds
+# must not import _economy, which imports _entry, which imports _kinds). A test checks
+# that both modules agree.
+UNIT_KINDS = ("time", "energy", "mass", "count", "credit")
+NEED_CATEGORIES = ("food", "repair", "energy", "housing", "care", "tools", "other")
+SURPLUS_WHAT = ("goods", "tool", "labour")
+GRANT_OUTCOMES = ("succeeded", "failed", "mixed", "abandoned")
+NEED_WHERE = ("inside", "outside")
+# Units whose balances may go negative against a credit limit (SPEC §12.1).
+CREDIT_UNIT_KINDS = ("time", "credit")
+
+MAX_SAFE_INT = 2**53 - 1  # the largest ms; equal to _entry.MAX_SAFE_INT
+MAX_ITEMS = 50
+MAX_UNITS = 32
+MAX_DECIMALS = 9
+UNIT_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_RULES_KEYS = ("fund_share", "offer_expiry_days", "units")
+_UNIT_KEYS = ("credit_limit", "decimals", "kind", "name", "symbol")
+_ITEM_KEYS = ("item", "quantity", "unit")
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One body field. ``type`` is text, long_text, decimal, enum, date or bool."""
+    """One body field. ``type`` is one of text, long_text, decimal, enum, date, bool,
+    id, coop, int, period, share, unit_name, items or rules (SPEC §3, §12.1)."""
 
     name: str
     type: str
@@ -39,6 +69,9 @@ class Field:
     max_len: int = 200
     choices: tuple[str, ...] = ()
     max_value: str | None = None  # for decimals: an inclusive upper bound
+    zero_ok: bool = False         # for decimals: 0 is allowed (never negatives)
+    low: int = 0                  # for ints: inclusive bounds
+    high: int = MAX_SAFE_INT
 
 
 # Unicode's control characters (general category Cc) are exactly these two ranges.
@@ -46,55 +79,172 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
-def _text(kind: str, f: Field, value: object) -> None:
+def _text(name: str, value: object, max_len: int, *, long: bool = False) -> None:
     if not isinstance(value, str):
-        raise BadBody("must be text", field=f.name)
+        raise BadBody("must be text", field=name)
     if not value or not value.strip():
-        raise BadBody("must not be empty", field=f.name)
-    if len(value) > f.max_len:
-        raise BadBody(f"longer than {f.max_len} characters", field=f.name)
+        raise BadBody("must not be empty", field=name)
+    if len(value) > max_len:
+        raise BadBody(f"longer than {max_len} characters", field=name)
     if value != value.strip():
-        raise BadBody("must not start or end with white space", field=f.name)
+        raise BadBody("must not start or end with white space", field=name)
     if not unicodedata.is_normalized("NFC", value):
-        raise BadBody("text must be in Unicode NFC form", field=f.name)
-    control = _CONTROL_BUT_NEWLINE if f.type == "long_text" else _CONTROL
+        raise BadBody("text must be in Unicode NFC form", field=name)
+    control = _CONTROL_BUT_NEWLINE if long else _CONTROL
     if control.search(value):
-        raise BadBody("contains a control character", field=f.name)
+        raise BadBody("contains a control character", field=name)
 
 
-def _check_field(kind: str, f: Field, value: object) -> None:
+def _decimal(name: str, value: object, *, zero_ok: bool = False,
+             max_value: str | None = None) -> Quantity:
+    if not isinstance(value, str):
+        raise BadBody("must be a decimal string such as \"1.5\"", field=name)
+    try:
+        q = Quantity.parse(value)
+    except DecimalFormatError as exc:
+        raise BadBody(str(exc), field=name) from exc
+    if zero_ok:
+        if q < ZERO:
+            raise BadBody("must not be negative", field=name)
+    elif not q.is_positive():
+        raise BadBody("must be greater than zero", field=name)
+    if max_value is not None and q > Quantity.parse(max_value):  # cached
+        raise BadBody(f"must be at most {max_value}", field=name)
+    return q
+
+
+def _int(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadBody("must be an integer", field=name)
+    if not low <= value <= high:
+        raise BadBody(f"must be between {low} and {high}", field=name)
+    return value
+
+
+def _map(name: str, value: object, keys: tuple[str, ...],
+         required: tuple[str, ...]) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise BadBody("must be a map", field=name)
+    for key in value:
+        if key not in keys:
+            raise BadBody("unknown field", field=f"{name}.{str(key)[:32]}")
+    for key in required:
+        if key not in value:
+            raise BadBody("required", field=f"{name}.{key}")
+    return value
+
+
+def _list(name: str, value: object, low: int, high: int, what: str) -> list[object]:
+    if not isinstance(value, list):
+        raise BadBody(f"must be a list of {what}", field=name)
+    if not low <= len(value) <= high:
+        raise BadBody(f"must hold {low} to {high} {what}", field=name)
+    return value
+
+
+def _items(name: str, value: object) -> None:
+    for i, item in enumerate(_list(name, value, 1, MAX_ITEMS, "items")):
+        at = f"{name}[{i}]"
+        m = _map(at, item, _ITEM_KEYS, _ITEM_KEYS)
+        _text(f"{at}.item", m["item"], 200)
+        _decimal(f"{at}.quantity", m["quantity"])
+        _text(f"{at}.unit", m["unit"], 32)
+
+
+def _unit_name(name: str, value: object) -> None:
+    if not isinstance(value, str) or not UNIT_NAME_PATTERN.fullmatch(value):
+        raise BadBody("must be a unit name: a lower-case letter, then up to 31 of "
+                      "a-z 0-9 _ -", field=name)
+
+
+def _share(name: str, value: object) -> None:
+    q = _decimal(name, value, zero_ok=True)
+    if q > Quantity(1, 0):
+        raise BadBody("must be between 0 and 1", field=name)
+
+
+def _rules(name: str, value: object) -> None:
+    m = _map(name, value, _RULES_KEYS, _RULES_KEYS)
+    seen: set[str] = set()
+    units = _list(f"{name}.units", m["units"], 1, MAX_UNITS, "units")
+    for i, unit in enumerate(units):
+        at = f"{name}.units[{i}]"
+        u = _map(at, unit, _UNIT_KEYS, ("decimals", "kind", "name", "symbol"))
+        _unit_name(f"{at}.name", u["name"])
+        if u["name"] in seen:
+            raise BadBody("names a unit already defined above", field=f"{at}.name")
+        seen.add(str(u["name"]))
+        _text(f"{at}.symbol", u["symbol"], 16)
+        _int(f"{at}.decimals", u["decimals"], 0, MAX_DECIMALS)
+        if u["kind"] not in UNIT_KINDS:
+            raise BadBody(f"must be one of {', '.join(UNIT_KINDS)}", field=f"{at}.kind")
+        if "credit_limit" in u:
+            if u["kind"] not in CREDIT_UNIT_KINDS:
+                raise BadBody("only units of kind time or credit have a credit limit",
+                              field=f"{at}.credit_limit")
+            _decimal(f"{at}.credit_limit", u["credit_limit"], zero_ok=True)
+    _share(f"{name}.fund_share", m["fund_share"])
+    _int(f"{name}.offer_expiry_days", m["offer_expiry_days"], 1, 365)
+
+
+def _period(name: str, value: object) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}", value, re.ASCII):
+        raise BadBody("must be a month YYYY-MM", field=name)
+    if value[:4] == "0000" or not "01" <= value[5:] <= "12":
+        raise BadBody("is not a month of the calendar (0001-01 to 9999-12)", field=name)
+
+
+def _check_field(f: Field, value: object, refs: Collection[bytes]) -> None:
+    name = f.name
     if f.type in ("text", "long_text"):
-        _text(kind, f, value)
+        _text(name, value, f.max_len, long=f.type == "long_text")
     elif f.type == "enum":
         if value not in f.choices:
-            raise BadBody(f"must be one of {', '.join(f.choices)}", field=f.name)
+            raise BadBody(f"must be one of {', '.join(f.choices)}", field=name)
     elif f.type == "bool":
         if not isinstance(value, bool):
-            raise BadBody("must be true or false", field=f.name)
+            raise BadBody("must be true or false", field=name)
     elif f.type == "date":
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise BadBody("must be a date YYYY-MM-DD", field=f.name)
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value,
+                                                          re.ASCII):
+            raise BadBody("must be a date YYYY-MM-DD", field=name)
         try:
             datetime.date.fromisoformat(value)
         except ValueError as exc:
-            raise BadBody("is not a calendar date", field=f.name) from exc
+            raise BadBody("is not a calendar date", field=name) from exc
     elif f.type == "decimal":
-        if not isinstance(value, str):
-            raise BadBody("must be a decimal string such as \"1.5\"", field=f.name)
-        try:
-            q = Quantity.parse(value)
-        except DecimalFormatError as exc:
-            raise BadBody(str(exc), field=f.name) from exc
-        if not q.is_positive():
-            raise BadBody("must be greater than zero", field=f.name)
-        if f.max_value is not None and q > Quantity.parse(f.max_value):  # cached
-            raise BadBody(f"must be at most {f.max_value}", field=f.name)
+        _decimal(name, value, zero_ok=f.zero_ok, max_value=f.max_value)
+    elif f.type == "id":
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            raise BadBody("must be an entry id: 64 lower-case hex characters", field=name)
+        if bytes.fromhex(value) not in refs:
+            raise BadBody("the entry id must also be listed in refs", field=name)
+    elif f.type == "coop":
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            raise BadBody("must be a co-op's public key: 64 lower-case hex characters",
+                          field=name)
+    elif f.type == "int":
+        _int(name, value, f.low, f.high)
+    elif f.type == "period":
+        _period(name, value)
+    elif f.type == "share":
+        _share(name, value)
+    elif f.type == "unit_name":
+        _unit_name(name, value)
+    elif f.type == "items":
+        _items(name, value)
+    elif f.type == "rules":
+        _rules(name, value)
     else:  # pragma: no cover - a schema typo is our bug
         raise AssertionError(f"unknown field type {f.type}")
 
 
 _NOTE = Field("note", "long_text", required=False, max_len=2000)
 _DATE_OPT = Field("date", "date", required=False)
+_FEDERATION = Field("federation", "id")
+_MS = Field("expires", "int")
+_POSITIVE = Field("quantity", "decimal")
+_FREE_UNIT = Field("unit", "text", max_len=32)
 
 SCHEMAS: dict[str, tuple[Field, ...]] = {
     "genesis": (
@@ -134,6 +284,91 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         _DATE_OPT,
         _NOTE,
     ),
+    # --- SPEC §12.2: federations and the co-op economy ---------------------------------
+    "federation.create": (
+        Field("name", "text", max_len=100),
+        Field("charter", "long_text", max_len=16000),
+        Field("rules", "rules"),
+    ),
+    "federation.rules": (_FEDERATION, Field("rules", "rules"), _NOTE),
+    "federation.invite": (_FEDERATION, Field("invitee", "coop"), _NOTE),
+    "federation.join": (_FEDERATION, Field("invite", "id")),
+    "federation.leave": (_FEDERATION, _NOTE),
+    "transfer.offer": (
+        _FEDERATION,
+        Field("to", "coop"),
+        Field("amount", "decimal", required=False),
+        Field("unit", "unit_name", required=False),
+        Field("items", "items", required=False),
+        Field("purpose", "text", max_len=200),
+        _MS,
+    ),
+    "transfer.accept": (Field("offer", "id"), _NOTE),
+    "transfer.decline": (Field("offer", "id"), _NOTE),
+    "surplus.offer": (
+        _FEDERATION,
+        Field("what", "enum", choices=SURPLUS_WHAT),
+        Field("item", "text", max_len=200),
+        _POSITIVE,
+        _FREE_UNIT,
+        Field("until", "date"),
+    ),
+    "surplus.request": (
+        _FEDERATION,
+        Field("item", "text", max_len=200),
+        _POSITIVE,
+        _FREE_UNIT,
+        Field("until", "date"),
+    ),
+    "sprint.allocate": (
+        Field("offer", "id"),
+        Field("request", "id"),
+        _POSITIVE,
+        Field("sprint", "period"),
+        _MS,
+    ),
+    "fund.surplus": (
+        _FEDERATION,
+        Field("period", "period"),
+        Field("amount", "decimal", zero_ok=True),
+        Field("unit", "unit_name"),
+    ),
+    "fund.contribute": (
+        _FEDERATION,
+        Field("period", "period"),
+        Field("amount", "decimal"),
+        Field("unit", "unit_name"),
+    ),
+    "fund.grant": (
+        _FEDERATION,
+        Field("to", "coop"),
+        Field("experiment", "text", max_len=200),
+        Field("amount", "decimal"),
+        Field("unit", "unit_name"),
+        Field("report_due", "date"),
+    ),
+    "fund.report": (
+        Field("grant", "id"),
+        Field("outcome", "enum", choices=GRANT_OUTCOMES),
+        Field("report", "long_text", max_len=8000),
+    ),
+    "need.declare": (
+        _FEDERATION,
+        Field("category", "enum", choices=NEED_CATEGORIES),
+        _POSITIVE,
+        _FREE_UNIT,
+        Field("period", "period"),
+    ),
+    "need.met": (
+        Field("need", "id"),
+        Field("where", "enum", choices=NEED_WHERE),
+        _POSITIVE,
+    ),
+    "labor.outside": (
+        Field("member", "text", max_len=100),
+        Field("hours", "decimal", max_value="744"),  # 31 days of 24 hours
+        Field("period", "period"),
+    ),
 }
 
 KNOWN_KINDS = frozenset(SCHEMAS)
@@ -152,11 +387,14 @@ def check_kind_name(kind: object) -> str:
     return kind
 
 
-def validate_body(kind: str, body: Mapping[str, object]) -> None:
-    """Check ``body`` against the schema of ``kind``.
+def validate_body(kind: str, body: Mapping[str, object],
+                  refs: Collection[bytes] = ()) -> None:
+    """Check ``body`` against the schema of ``kind``; ``refs`` are the entry's refs
+    (every entry id a body names must be among them).
 
     Raises BadBody naming the field. Unknown kinds are not checked beyond being a map.
-    Cross-field rules live here too (goods distributed must say to whom).
+    Cross-field rules live here too (goods distributed must say to whom; an offer's
+    amount and unit come together, and it moves an amount or items or both).
     """
     schema = SCHEMAS.get(kind)
     if schema is None:
@@ -170,6 +408,30 @@ def validate_body(kind: str, body: Mapping[str, object]) -> None:
             if f.required:
                 raise BadBody(f"required for kind {kind}", field=f.name)
             continue
-        _check_field(kind, f, body[f.name])
+        _check_field(f, body[f.name], refs)
     if kind == "goods" and body.get("flow") == "distributed" and "to" not in body:
         raise BadBody("required when goods are distributed", field="to")
+    if kind == "transfer.offer":
+        if "amount" in body and "unit" not in body:
+            raise BadBody("required when an amount is given", field="unit")
+        if "unit" in body and "amount" not in body:
+            raise BadBody("required when a unit is given", field="amount")
+        if "amount" not in body and "items" not in body:
+            raise BadBody("an offer needs an amount (with its unit), items, or both",
+                          field="amount")
+
+
+def default_rules_value() -> dict[str, Value]:
+    """The rules map of SPEC §12.1's defaults, as written in a ``federation.create``
+    body (a fresh value each call: the caller may change it)."""
+    return {
+        "units": [
+            {"name": "hour", "symbol": "h", "decimals": 2, "kind": "time",
+             "credit_limit": "40"},
+            {"name": "kwh", "symbol": "kWh", "decimals": 3, "kind": "energy"},
+            {"name": "kg", "symbol": "kg", "decimals": 3, "kind": "mass"},
+            {"name": "item", "symbol": "items", "decimals": 0, "kind": "count"},
+        ],
+        "fund_share": "0.1",
+        "offer_expiry_days": 14,
+    }

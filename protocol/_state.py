@@ -7,6 +7,11 @@ encoding's SHA-256 is the ``state_hash`` two nodes compare.
 
 Totals are stored as lists of rows sorted by their key columns, so the encoding does
 not depend on the order in which entries were applied.
+
+The applied entries of the economic kinds (SPEC §12) are kept whole in
+``LedgerState.economic``: the economy is a function of all of them at once (its
+timeline orders them across logs), so it is computed from that set, on demand, and
+cached until the next economic entry applies.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from coopledger import crypto
 
 from ._codec import Value, encode
 from ._decimal import ZERO, Quantity
+from ._economy import ECONOMY_KINDS, Economy, compute_economy
 from ._entry import GENESIS_KIND, Entry
 from ._kinds import is_known_kind
 
@@ -160,6 +166,10 @@ class LedgerState:
 
     as_of: int | None = None
     authors: dict[bytes, AuthorState] = field(default_factory=dict)
+    # Every applied entry whose kind is in ECONOMY_KINDS, by id (SPEC §12.3).
+    economic: dict[bytes, Entry] = field(default_factory=dict)
+    # economy() of ``economic``; None when not computed since it last changed.
+    _economy: Economy | None = field(default=None, compare=False, repr=False)
 
     def author(self, author: bytes) -> AuthorState:
         st = self.authors.get(author)
@@ -167,12 +177,35 @@ class LedgerState:
             st = self.authors[author] = AuthorState()
         return st
 
+    def record_applied(self, entry: Entry) -> None:
+        """Note that ``entry`` now applies (after its author's ``AuthorState.apply``):
+        an entry of an economic kind joins ``economic`` and drops the cached economy."""
+        if entry.kind in ECONOMY_KINDS:
+            self.record_economic(entry)
+
+    def record_economic(self, entry: Entry) -> None:
+        """Add an applied economic entry (also how a store restores them at load)."""
+        self.economic[entry.id] = entry
+        self._economy = None
+
+    def economy(self) -> Economy:
+        """The economy (SPEC §12) of the applied economic entries; computed once and
+        cached until another economic entry is recorded."""
+        if self._economy is None:
+            self._economy = compute_economy(list(self.economic.values()))
+        return self._economy
+
     def to_value(self) -> dict[str, Value]:
-        return {
+        value: dict[str, Value] = {
             "version": STATE_VERSION,
             "as_of": self.as_of,
             "coops": {a.hex(): self.authors[a].to_value() for a in sorted(self.authors)},
         }
+        # Only when something economic applies, so that states without federations
+        # keep the values and hashes they had before SPEC §12 (§5, §12.6).
+        if self.economic:
+            value["economy"] = self.economy().to_value()
+        return value
 
     def encode(self) -> bytes:
         return encode(self.to_value())

@@ -95,6 +95,9 @@ PROTOCOL_SURFACE = [
     "bundle_trailer", "create_entry", "decode", "decode_entry", "encode", "entry_id", "fold",
     "fold_source", "is_known_kind", "open_entry", "signature_ok", "validate_chain",
     "verify_signature",
+    # federations and the economy (SPEC §12), protocol/_kinds.py and _economy.py
+    "ECONOMY_KINDS", "Economy", "GRANT_OUTCOMES", "NEED_CATEGORIES", "NEED_WHERE",
+    "SURPLUS_WHAT", "UNIT_KINDS", "compute_economy", "default_rules_value", "validate_body",
     # sync (pull), protocol/_sync.py and _sync_messages.py
     "Action", "Disconnect", "Done", "Head", "LocalHeads", "LocalProtocolError", "MAX_BATCH",
     "MAX_BATCH_BYTES", "MAX_MESSAGE_SIZE", "PeerMemory", "ProtocolError", "ReadEntries",

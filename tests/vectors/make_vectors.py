@@ -35,6 +35,7 @@ from coopledger.protocol import (
     ValidationError,
     WrongType,
     create_entry,
+    default_rules_value,
     encode,
     fold,
     open_entry,
@@ -103,9 +104,37 @@ def valid_entries() -> list[tuple[str, Entry, str]]:
                          body={"item": "bread", "quantity": "40", "unit": "loaf",
                                "flow": "distributed", "to": "Night Kitchen"})
     unknown = create_entry(KEY, seq=6, prev=goods.id, ts=T0 + 5 * HOUR,
-                           kind="transfer.offer",
+                           kind="x.offer",
                            body={"amount": "5", "unit": "hour", "expires": T0 + 48 * HOUR},
                            refs=[labor.id, goods.id])
+    fed = create_entry(KEY, seq=7, prev=unknown.id, ts=T0 + 6 * HOUR,
+                       kind="federation.create",
+                       body={"name": "Hillside Federation",
+                             "charter": "We trade hours and share our surplus.\n"
+                                        "Any member may call an assembly.",
+                             "rules": default_rules_value()})
+    fed_hex = fed.id.hex()
+    invite = create_entry(KEY, seq=8, prev=fed.id, ts=T0 + 7 * HOUR,
+                          kind="federation.invite",
+                          body={"federation": fed_hex, "invitee": OTHER.public.hex()},
+                          refs=[fed.id])
+    offer = create_entry(KEY, seq=9, prev=invite.id, ts=T0 + 8 * HOUR,
+                         kind="transfer.offer",
+                         body={"federation": fed_hex, "to": OTHER.public.hex(),
+                               "amount": "2.5", "unit": "hour",
+                               "items": [{"item": "pump gasket", "quantity": "2",
+                                          "unit": "piece"}],
+                               "purpose": "repairing the well pump",
+                               "expires": T0 + 14 * 24 * HOUR},
+                         refs=[fed.id])
+    surplus = create_entry(KEY, seq=10, prev=offer.id, ts=T0 + 9 * HOUR,
+                           kind="fund.surplus",
+                           body={"federation": fed_hex, "period": "2026-01", "amount": "0",
+                                 "unit": "hour"},
+                           refs=[fed.id])
+    outside = create_entry(KEY, seq=11, prev=surplus.id, ts=T0 + 10 * HOUR,
+                           kind="labor.outside",
+                           body={"member": "ana", "hours": "120", "period": "2026-01"})
     return [
         ("genesis", g, "seq 1: the first entry of a log is a genesis entry, prev nil"),
         ("labor", labor, "seq 2, prev = id of the genesis vector"),
@@ -114,6 +143,13 @@ def valid_entries() -> list[tuple[str, Entry, str]]:
         ("goods", goods, "seq 5: goods distributed, so 'to' is required"),
         ("unknown-kind", unknown, "seq 6: a kind this version does not know (kept, "
          "relayed, counted, not folded); refs two earlier entries, sorted"),
+        ("federation-create", fed, "seq 7: a federation with the default rules of "
+         "SPEC 12.1; the charter holds a line feed (long text)"),
+        ("federation-invite", invite, "seq 8: invites the TEST 2 key; the federation's "
+         "id is also in refs, as every id field must be"),
+        ("transfer-offer", offer, "seq 9: an amount with its unit, and items in kind"),
+        ("fund-surplus", surplus, "seq 10: a surplus of 0 (fund.surplus allows zero)"),
+        ("labor-outside", outside, "seq 11: wage work outside co-ops, for the metrics"),
     ]
 
 
@@ -219,13 +255,14 @@ def build() -> dict[str, Any]:
         vectors.append({"name": name, "hex": data.hex(), "id": None, "valid": False,
                         "error": cls.__name__, "note": note})
     states = []
+    core = valid[:6]  # the entries of SPEC §3: a state without an economy (§5)
     for name, as_of, note in [
-        ("all-valid", None, "fold of every valid vector"),
-        ("as-of-seq-3", T0 + 2 * HOUR, "fold of every valid vector as of the material "
+        ("all-core", None, "fold of the six valid vectors of seq 1-6 (no economic kind)"),
+        ("as-of-seq-3", T0 + 2 * HOUR, "fold of the same six as of the material "
          "vector's ts: seq 1-3 apply"),
     ]:
-        state = fold(chain, as_of=as_of)
-        states.append({"name": name, "entries": [n for n, _, _ in valid], "as_of": as_of,
+        state = fold([e for _, e, _ in core], as_of=as_of)
+        states.append({"name": name, "entries": [n for n, _, _ in core], "as_of": as_of,
                        "state_hex": state.encode().hex(), "state_hash": state.state_hash(),
                        "note": note})
     return {
