@@ -63,6 +63,18 @@ means "durably stored". A peer exceeding the window is a protocol error, so a st
 reader bounds both sides' buffers. Resuming needs no message: after a reconnect the
 heads say what was stored. The session does not validate entries (node/ does).
 
+Rule 5 (scope). Hello may carry ``want``, the sorted authors whose logs the sender
+replicates (absent: every author). The session's *scope* is the intersection of the two
+wants (absent on one side: the other's; on both: everything). Each side announces heads
+and streams entries only of authors in the scope, and refuses a head or an entry of an
+author outside it (``invalid:sync-unwanted``: the peer was told). Intersection, not
+"the peer's want": then both sides announce the same authors, so neither re-sends a log
+each session for lack of the peer's head of it, and a node does not serve logs it no
+longer replicates (their copies are stale). The baseline (rule 3) is of the scope's
+authors, and ``PeerMemory`` records the scope: its digest covers it, and a memory made
+under another scope never allows incremental heads, so a scope change costs one full
+session and never leaves a wrong overlay.
+
 States (``SyncState``) and ``TRANSITIONS``: IDLE -hello-> EXCHANGING_HEADS -heads->
 (EXCHANGING_HEADS, or STREAMING after the last part) -entries/ack/end-> STREAMING ->
 DONE once this side has sent End and received the peer's. Any (state, message type)
@@ -117,6 +129,7 @@ from ._sync_messages import (
     MAX_BATCH_BYTES,
     MAX_HEADS_PER_MESSAGE,
     MAX_NETWORK_NAME,
+    MAX_WANT,
     NO_HEAD,
     WINDOW,
     Ack,
@@ -149,9 +162,38 @@ def _local_heads(heads: Iterable[tuple[bytes, Head | tuple[int, bytes, int]]]) -
     return out
 
 
-def heads_digest(heads: HeadMap) -> bytes:
-    """SHA-256 of the canonical encoding of ``heads`` (sorted by author)."""
-    return crypto.sha256(encode(heads_to_value(sorted(heads.items()))))
+def heads_digest(heads: HeadMap, scope: frozenset[bytes] | None = None) -> bytes:
+    """SHA-256 of the canonical encoding of ``heads`` (sorted by author); with a scope,
+    of ``[heads, sorted scope]``, so a memory made under another scope never matches."""
+    value = heads_to_value(sorted(heads.items()))
+    if scope is None:
+        return crypto.sha256(encode(value))
+    return crypto.sha256(encode([value, sorted(scope)]))
+
+
+def session_scope(mine: frozenset[bytes] | None, theirs: frozenset[bytes] | None,
+                  ) -> frozenset[bytes] | None:
+    """Rule 5: the authors a session exchanges, the intersection of the two ``want``
+    sets (None, i.e. every author, when neither side sent one)."""
+    if mine is None:
+        return theirs
+    if theirs is None:
+        return mine
+    return mine & theirs
+
+
+def entry_author(entry_bytes: bytes) -> bytes | None:
+    """The author field of ``entry_bytes``, or None if it cannot be read (the entry is
+    then invalid, and the driver's validation refuses it). No signature check."""
+    try:
+        outer = decode(entry_bytes, what="entry")
+        if type(outer) is not list or len(outer) != 2 or type(outer[0]) is not bytes:
+            return None
+        env = decode(outer[0], what="envelope")
+    except BadEncoding:
+        return None
+    author = env.get("author") if isinstance(env, dict) else None
+    return author if type(author) is bytes and len(author) == 32 else None
 
 
 def baseline(mine: HeadMap, theirs: HeadMap) -> dict[bytes, Head]:
@@ -181,21 +223,29 @@ class LocalHeads:
 @dataclass(frozen=True)
 class PeerMemory:
     """What persists per peer between sessions (STYLE B10): the baseline heads both
-    sides agreed on when the last session with that peer reached DONE (rule 3)."""
+    sides agreed on when the last session with that peer reached DONE (rule 3), and
+    the session scope it was made under (rule 5; None = every author)."""
 
     network: str
     heads: HeadMap
+    scope: frozenset[bytes] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "heads", _local_heads(self.heads.items()))
+        if self.scope is not None:
+            object.__setattr__(self, "scope", frozenset(self.scope))
 
     @property
     def digest(self) -> bytes:
-        return heads_digest(self.heads)
+        return heads_digest(self.heads, self.scope)
 
     def encode(self) -> bytes:
-        return encode({"v": PEER_MEMORY_VERSION, "network": self.network,
-                       "heads": heads_to_value(sorted(self.heads.items()))})
+        value: dict[str, object] = {
+            "v": PEER_MEMORY_VERSION, "network": self.network,
+            "heads": heads_to_value(sorted(self.heads.items()))}
+        if self.scope is not None:
+            value["scope"] = sorted(self.scope)
+        return encode(value)
 
     @classmethod
     def decode(cls, data: bytes) -> PeerMemory | None:
@@ -203,16 +253,24 @@ class PeerMemory:
         (then the next session simply exchanges full heads)."""
         try:
             value = decode(data, what="peer memory")
-            if (not isinstance(value, dict) or set(value) != {"v", "network", "heads"}
+            if (not isinstance(value, dict)
+                    or set(value) - {"scope"} != {"v", "network", "heads"}
                     or value["v"] != PEER_MEMORY_VERSION
                     or not isinstance(value["network"], str)):
                 return None
             # Our own file, but it may be old or damaged: no size limit on heads here.
             heads = heads_from_value(value["heads"], limit=None)
+            scope_value = value.get("scope")
+            scope: frozenset[bytes] | None = None
+            if scope_value is not None:
+                if not isinstance(scope_value, list) or not all(
+                        isinstance(a, bytes) and len(a) == 32 for a in scope_value):
+                    return None
+                scope = frozenset(scope_value)  # type: ignore[arg-type]
         except (BadEncoding, RemoteProtocolError):
             return None
         try:
-            return cls(value["network"], dict(heads))
+            return cls(value["network"], dict(heads), scope)
         except LocalProtocolError:
             return None
 
@@ -317,9 +375,16 @@ class SyncSession:
     """One side of one sync session. See the module docstring for the rules."""
 
     def __init__(self, local: LocalHeads, memory: PeerMemory | None, *,
-                 initiator: bool) -> None:
+                 initiator: bool, want: frozenset[bytes] | None = None) -> None:
+        """``want``: the authors this side replicates (None: all). At most MAX_WANT;
+        more raise LocalProtocolError (the driver then sends None)."""
+        if want is not None and len(want) > MAX_WANT:
+            raise LocalProtocolError(f"want lists {len(want)} authors, over {MAX_WANT}")
         self.initiator = initiator
         self._local = local
+        self._want = frozenset(want) if want is not None else None
+        self._scope: frozenset[bytes] | None = None   # rule 5, known after both Hellos
+        self._mine: dict[bytes, Head] = dict(local.heads)   # local heads in the scope
         self._memory = memory if memory is not None and memory.network == local.network \
             else None
         self._state = SyncState.IDLE
@@ -340,13 +405,20 @@ class SyncSession:
         self._n = _Counters()
         mem = self._memory
         self._send(Hello(network=local.network, full=mem is None,
-                         memory=mem.digest if mem else bytes(32)))
+                         memory=mem.digest if mem else bytes(32),
+                         want=tuple(sorted(self._want)) if self._want is not None
+                         else None))
 
     # ---- public API ------------------------------------------------------------------
 
     @property
     def state(self) -> SyncState:
         return self._state
+
+    @property
+    def scope(self) -> frozenset[bytes] | None:
+        """The authors this session exchanges (rule 5), once the peer's Hello came."""
+        return self._scope
 
     def next_actions(self) -> list[Action]:
         """The actions to carry out now, in order (the list is handed over, not kept)."""
@@ -443,6 +515,13 @@ class SyncSession:
             if msg.n - self._stored > WINDOW:
                 raise RemoteProtocolError(f"more than {WINDOW} batches un-acked",
                                           reason_code="invalid:sync-window", field="n")
+            if self._scope is not None:
+                for e in msg.entries:
+                    author = entry_author(e)
+                    if author is not None and author not in self._scope:
+                        raise RemoteProtocolError(
+                            "an entry of an author outside the session's scope",
+                            reason_code="invalid:sync-unwanted", field="entries")
             self._received = msg.n
             self._n.entries_received += len(msg.entries)
             self._out.append(StoreEntries(msg.n, msg.entries))
@@ -462,9 +541,17 @@ class SyncSession:
         if hello.network != self._local.network:
             raise RemoteProtocolError("the peer is on another network",
                                       reason_code="blocked:sync-network", field="network")
+        scope = session_scope(self._want,
+                              frozenset(hello.want) if hello.want is not None else None)
+        self._scope = scope
+        if scope is not None:
+            self._mine = {a: h for a, h in self._local.heads.items() if a in scope}
         mem = self._memory
-        self._incremental = mem is not None and not hello.full and hello.memory == mem.digest
-        mine = self._local.heads
+        # A memory made under another scope is not a baseline of this session's authors
+        # (the digest covers the scope, but the peer's may be stale: check both).
+        self._incremental = (mem is not None and not hello.full
+                             and hello.memory == mem.digest and mem.scope == scope)
+        mine = self._mine
         if self._incremental:
             assert mem is not None
             self._their_heads = dict(mem.heads)
@@ -484,6 +571,10 @@ class SyncSession:
                 raise RemoteProtocolError("an author repeats across heads messages",
                                           reason_code="invalid:sync-heads", field="heads")
             self._seen_authors.add(author)
+            if self._scope is not None and author not in self._scope:
+                raise RemoteProtocolError("a head of an author outside the session's "
+                                          "scope", reason_code="invalid:sync-unwanted",
+                                          field="heads")
             if len(self._seen_authors) > MAX_AUTHORS:
                 raise RemoteProtocolError(f"more than {MAX_AUTHORS} authors announced",
                                           reason_code="invalid:sync-too-large",
@@ -501,7 +592,7 @@ class SyncSession:
         """Rule 2, applied to the now complete heads of both sides."""
         theirs = self._their_heads
         behind = 0
-        for author, mine in sorted(self._local.heads.items()):
+        for author, mine in sorted(self._mine.items()):
             their = theirs.get(author, NO_HEAD)
             if mine == their and (mine.held == mine.seq or self._unchanged(author, mine)):
                 continue
@@ -514,7 +605,7 @@ class SyncSession:
                 else:
                     self._plan_range(author, t - 1, m, their_head=their.head)  # 2b
         for author, their in theirs.items():
-            mine = self._local.heads.get(author, NO_HEAD)
+            mine = self._mine.get(author, NO_HEAD)
             behind += max(0, their.seq - mine.seq)
         self._n.behind_total = behind
 
@@ -565,7 +656,8 @@ class SyncSession:
         if self._end_sent and self._end_received and self._stored == self._received:
             self._state = SyncState.DONE
             self._out.append(Done(PeerMemory(self._local.network,
-                                             baseline(self._local.heads, self._their_heads))))
+                                             baseline(self._mine, self._their_heads),
+                                             self._scope)))
 
     def _batch_bytes_full(self) -> bool:
         total = 0

@@ -3,7 +3,7 @@
 Every message is one canonical msgpack map (see _codec) with a ``"t"`` type tag:
 
     hello    {"t": "hello", "v": 1, "network": str, "full": bool,
-              "memory": bin32}
+              "memory": bin32, ["want": [author bin32, …]]}   (want optional)
     heads    {"t": "heads", "heads": [[author bin32, seq, head bin32, held], …],
               "last": bool}
     entries  {"t": "entries", "n": int, "entries": [entry bytes, …]}
@@ -43,6 +43,10 @@ MAX_HEADS_PER_MESSAGE = 1024
 # Distinct authors one side may announce in a session: a federation has hundreds of
 # co-ops, each with a few keys; 100,000 bounds a hostile peer's heads at ~15 MB here.
 MAX_AUTHORS = 100_000
+# Authors a side may list in ``want`` (its replication scope): the hello must fit in one
+# frame (34 bytes per author: 7,000 make ~238 KB < MAX_MESSAGE_SIZE). A federation has
+# hundreds of co-ops; a node whose scope is larger sends no ``want`` (everything).
+MAX_WANT = 7_000
 # Entries per batch: ledger entries are ~300 bytes, so a full batch is ~80 KB, large
 # enough to amortise one ack round trip, small enough to store in one transaction.
 MAX_BATCH = 256
@@ -82,11 +86,13 @@ NO_HEAD = Head(0, ZERO_ID, 0)
 class Hello:
     """First message of each side. ``full`` asks for full heads (no usable memory);
     ``memory`` is the digest of the PeerMemory for this peer (zero without one); equal
-    digests on both sides allow incremental heads."""
+    digests on both sides allow incremental heads. ``want`` is the sorted authors whose
+    logs the sender replicates (None: every author, the field is then absent)."""
 
     network: str
     full: bool
     memory: bytes = ZERO_ID
+    want: tuple[bytes, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +129,8 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
     "hello": Hello, "heads": Heads, "entries": Entries, "ack": Ack, "end": End,
 }
 _TAGS: dict[type[Message], str] = {v: k for k, v in MESSAGE_TYPES.items()}
+# Fields a message may carry besides _FIELDS (absent means the default).
+_OPTIONAL: dict[str, frozenset[str]] = {"hello": frozenset({"want"})}
 _FIELDS: dict[str, frozenset[str]] = {
     "hello": frozenset({"t", "v", "network", "full", "memory"}),
     "heads": frozenset({"t", "heads", "last"}),
@@ -155,6 +163,21 @@ def _bool(value: object, field: str) -> bool:
     if type(value) is not bool:
         raise _bad("must be a bool", field)
     return value
+
+
+def _want(value: object) -> tuple[bytes, ...]:
+    """A hello's ``want``: at most MAX_WANT authors, strictly increasing."""
+    if type(value) is not list:
+        raise _bad("must be a list", "want")
+    if len(value) > MAX_WANT:
+        raise _bad(f"more than {MAX_WANT} authors", "want", "invalid:sync-too-large")
+    prev = b""
+    for a in value:
+        _bin32(a, "want")
+        if a <= prev:
+            raise _bad("authors must be sorted and unique", "want")
+        prev = a
+    return tuple(value)
 
 
 def check_head(author: object, head: Head | tuple[object, object, object]) -> Head:
@@ -205,6 +228,8 @@ def encode_message(msg: Message) -> bytes:
     if isinstance(msg, Hello):
         value = {"v": SYNC_VERSION, "network": msg.network, "full": msg.full,
                  "memory": msg.memory}
+        if msg.want is not None:
+            value["want"] = list(msg.want)
     elif isinstance(msg, Heads):
         value = {"heads": heads_to_value(msg.heads), "last": msg.last}
     elif isinstance(msg, Entries):
@@ -243,7 +268,8 @@ def decode_message(data: bytes) -> Message:
         missing = sorted(_FIELDS[tag] - keys)
         if missing:
             raise _bad("missing", missing[0], "invalid:sync-fields")
-        raise _bad(f"unknown field in {tag}", None, "invalid:sync-fields")
+        if keys - _FIELDS[tag] - _OPTIONAL.get(tag, frozenset()):
+            raise _bad(f"unknown field in {tag}", None, "invalid:sync-fields")
     if tag == "hello":
         if value["v"] != SYNC_VERSION or type(value["v"]) is not int:
             raise _bad(f"unsupported version (this node speaks {SYNC_VERSION})", "v",
@@ -252,7 +278,8 @@ def decode_message(data: bytes) -> Message:
         if type(network) is not str or not 0 < len(network) <= MAX_NETWORK_NAME:
             raise _bad(f"must be text of 1 to {MAX_NETWORK_NAME} characters", "network")
         return Hello(network=network, full=_bool(value["full"], "full"),
-                     memory=_bin32(value["memory"], "memory"))
+                     memory=_bin32(value["memory"], "memory"),
+                     want=_want(value["want"]) if "want" in value else None)
     if tag == "heads":
         return Heads(heads=heads_from_value(value["heads"]),
                      last=_bool(value["last"], "last"))

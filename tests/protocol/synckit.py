@@ -195,9 +195,10 @@ class SessionPair:
     """Two sides of one session, connected by a reliable in-order link."""
 
     def __init__(self, a: Store, b: Store, mem_a: PeerMemory | None = None,
-                 mem_b: PeerMemory | None = None) -> None:
-        self.a = Side(a, SyncSession(a.heads(), mem_a, initiator=True))
-        self.b = Side(b, SyncSession(b.heads(), mem_b, initiator=False))
+                 mem_b: PeerMemory | None = None, *, want_a: frozenset[bytes] | None = None,
+                 want_b: frozenset[bytes] | None = None) -> None:
+        self.a = Side(a, SyncSession(a.heads(), mem_a, initiator=True, want=want_a))
+        self.b = Side(b, SyncSession(b.heads(), mem_b, initiator=False, want=want_b))
         self.messages = 0
 
     def step(self, deliver: Callable[[], bool] | None = None) -> bool:
@@ -218,7 +219,8 @@ class SessionPair:
 
 
 def sync(a: Store, b: Store, mem_a: PeerMemory | None = None,
-         mem_b: PeerMemory | None = None) -> SessionPair:
-    pair = SessionPair(a, b, mem_a, mem_b)
+         mem_b: PeerMemory | None = None, *, want_a: frozenset[bytes] | None = None,
+         want_b: frozenset[bytes] | None = None) -> SessionPair:
+    pair = SessionPair(a, b, mem_a, mem_b, want_a=want_a, want_b=want_b)
     pair.run()
     return pair
