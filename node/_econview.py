@@ -55,7 +55,7 @@ class LookupFailed(ValueError):
 
 
 def economy(store: Store) -> Economy:
-    return store.state().economy()  # type: ignore[attr-defined, no-any-return]
+    return store.state().economy()
 
 
 def coop_names(store: Store) -> dict[bytes, str | None]:
