@@ -217,10 +217,11 @@ def _write(home: Path | None, passphrase_file: Path | None, kind: str,
            body: dict[str, Any], refs: list[bytes], json_: bool, what: str) -> None:
     from . import _app  # _app imports this module at start-up
 
-    entry = _app._append(home, passphrase_file, kind, body, refs, echo=not json_)
+    entry = _app._append(home, passphrase_file, kind, body, refs, echo=False)
     if json_:
         print_json(entry_json(entry))
     else:
+        out.print(f"Recorded {kind} #{entry.seq}")
         out.print(f"  {what} id: {entry.id.hex()}")
 
 
@@ -264,12 +265,15 @@ def _who(row: dict[str, Any], prefix: str) -> str:
     if key is None:
         return "-"
     name = row.get(f"{prefix}_name")
-    return f"{name} ({key[:8]})" if name else key[:16]
+    return str(name) if name else key[:8]
 
 
 def _table(title: str, rows: list[dict[str, Any]],
            columns: Sequence[tuple[str, Callable[[dict[str, Any]], object]]],
            right: Sequence[str] = ()) -> None:
+    if not rows:
+        out.print(f"{title}: none")
+        return
     t = Table(title=title, title_justify="left")
     for header, _ in columns:
         t.add_column(header, justify="right" if header in right else "left")
