@@ -318,6 +318,9 @@ def entries(
         "--author", help="Only this co-op: its name or an id prefix.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
     json_: JsonOpt = False,
+    csv_: Annotated[bool, typer.Option("--csv", help="Print CSV on stdout (with --kind "
+                                       "labor/material/energy/goods: its fields too).")
+                    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """List held entries, by co-op and sequence number.
@@ -333,6 +336,9 @@ def entries(
         print_json([entry_json(e) for e in held])
         return
     names = {a: st.name for a, st in state.authors.items()}
+    if csv_:
+        _exchange.print_entries_csv(held, names, kind)
+        return
     out.print(entries_table(held, names))
 
 
@@ -345,6 +351,8 @@ def state(
         "--author", help="Show only this co-op's books (name or id prefix); the "
         "state_hash still covers everything.")] = None,
     json_: JsonOpt = False,
+    csv_: Annotated[bool, typer.Option("--csv", help="Print the totals as CSV on stdout, "
+                                       "one row per co-op, kind and key.")] = False,
     home: HomeOpt = None,
 ) -> None:
     """Show the state derived from every held entry, and its state_hash.
@@ -362,6 +370,9 @@ def state(
             st = store.state_as_of(parse_time(as_of, option="--as-of", end_of_day=True))
         held = store.held_counts()
     only = resolve_author(st, author) if author else None
+    if csv_:
+        _exchange.print_state_csv(st, only)
+        return
     if json_:
         value = state_json(st, held)
         if only is not None:
