@@ -10,6 +10,10 @@ keeps its own log (seq, prev, a clock that moves 1 s per entry unless told)::
     offer = a.offer(fed, b, "3")
     b.accept(offer)
     economy(a, b).balances(fed.id)
+
+Without an explicit ``ts``, an entry is stamped 1 s after the latest entry any Coop
+made (one shared clock, so "later in the test" means later on the timeline);
+``reset_clock()`` starts it again at T0.
 """
 
 from __future__ import annotations
@@ -26,6 +30,16 @@ T0 = 1_700_000_000_000          # 2023-11-14T22:13:20Z
 SECOND = 1000
 DAY = 86_400_000
 ID_FIELDS = ("federation", "invite", "offer", "request", "grant", "need")
+_clock = [T0]
+
+
+def reset_clock(ts: int = T0) -> None:
+    _clock[0] = ts
+
+
+def tick() -> int:
+    """The next default timestamp (without using it up)."""
+    return _clock[0] + SECOND
 
 
 class Coop:
@@ -48,9 +62,12 @@ class Coop:
         """Append an entry; ``ts`` defaults to 1 s after the last one. Ids named in the
         body's id fields go into refs automatically."""
         last = self.entries[-1]
+        if ts is None:
+            ts = max(last.ts, _clock[0]) + SECOND
+        _clock[0] = max(_clock[0], ts)
         auto = [bytes.fromhex(body[f]) for f in ID_FIELDS if f in body]
         e = create_entry(self.key, seq=last.seq + 1, prev=last.id,
-                         ts=last.ts + SECOND if ts is None else ts, kind=kind,
+                         ts=ts, kind=kind,
                          body=body, refs=[*auto, *refs])
         self.entries.append(e)
         return e
@@ -83,7 +100,7 @@ class Coop:
               *, expires: int | None = None, items: list[dict[str, str]] | None = None,
               purpose: str = "help with the harvest", ts: int | None = None,
               **kw: Any) -> Entry:
-        ts = self.now + SECOND if ts is None else ts
+        ts = max(self.now, _clock[0]) + SECOND if ts is None else ts
         body: dict[str, Any] = {"federation": fed.id.hex(), "to": to.hex, "purpose": purpose,
                                 "expires": ts + 14 * DAY if expires is None else expires}
         if amount is not None:
@@ -117,7 +134,7 @@ class Coop:
     def allocate(self, offer: Entry, request: Entry, quantity: str, sprint: str = "2023-11",
                  *, expires: int | None = None, **kw: Any) -> Entry:
         ts = kw.pop("ts", None)
-        ts = self.now + SECOND if ts is None else ts
+        ts = max(self.now, _clock[0]) + SECOND if ts is None else ts
         return self.add("sprint.allocate", {
             "offer": offer.id.hex(), "request": request.id.hex(), "quantity": quantity,
             "sprint": sprint, "expires": ts + 7 * DAY if expires is None else expires},
@@ -192,7 +209,7 @@ def federation(founder: Coop, *others: Coop, **kw: Any) -> Entry:
     fed = founder.create_federation(**kw)
     for o in others:
         inv = founder.invite(fed, o)
-        o.join(fed, inv, ts=max(o.now, inv.ts) + SECOND)
+        o.join(fed, inv)
     return fed
 
 
