@@ -1,0 +1,159 @@
+"""Sovereignty metrics (SPEC §12.7): needs met inside, co-operative work, local energy,
+per month and per scope (one co-op, one federation's members, everyone)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from econkit import KEYS, Coop, all_entries, applied, federation, reset_clock
+
+from coopledger.protocol import Quantity, encode
+from coopledger.protocol._economy import compute_economy
+from coopledger.protocol._metrics import (
+    TRANSPARENCY_NOTE,
+    Metrics,
+    compute_metrics,
+    period_bounds,
+    share,
+)
+
+Q = Quantity.parse
+
+
+def metrics(*coops: Coop, **kw: object) -> Metrics:
+    entries = applied(all_entries(*coops))
+    return compute_metrics(compute_economy(entries), entries, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def abcd() -> tuple[Coop, Coop, Coop, Coop]:
+    reset_clock()
+    return tuple(Coop(k, n) for k, n in zip(KEYS, "ABCD", strict=False))  # type: ignore[return-value]
+
+
+def test_share_rounds_half_even_to_four_places() -> None:
+    assert share(Q("2"), Q("3")) == "0.6667"
+    assert share(Q("1"), Q("2")) == "0.5"
+    assert share(Q("3"), Q("3")) == "1"
+    assert share(Q("0"), Q("3")) == "0"
+    assert share(Q("1"), Q("0")) is None
+    assert share(Q("0.00005"), Q("1")) == "0"        # half: to even (0)
+    assert share(Q("0.00015"), Q("1")) == "0.0002"   # half: to even (2)
+    assert share(Q("0.000151"), Q("1")) == "0.0002"
+    assert share(Q("0.00025"), Q("1")) == "0.0002"
+
+
+def test_period_bounds() -> None:
+    start, end = period_bounds("2023-11")
+    assert start == 1_698_796_800_000 and end - start == 30 * 86_400_000
+    assert period_bounds("2023-12")[1] == period_bounds("2024-01")[0]
+    assert period_bounds("9999-12")[1] - period_bounds("9999-12")[0] == 31 * 86_400_000
+    for bad in ("2023-13", "2023-1", "0000-01", "2023-11-01", "23-11"):
+        with pytest.raises(ValueError, match="YYYY-MM"):
+            period_bounds(bad)
+
+
+def test_needs_per_category_and_unit_and_the_inside_share(abcd: tuple[Coop, ...]) -> None:
+    a, b, *_ = abcd
+    fed = federation(a, b)
+    food = a.need(fed, "food", "100", "kg")
+    a.need_met(food, "inside", "60")
+    a.need_met(food, "outside", "50")
+    bread = b.need(fed, "food", "20", "kg")
+    b.need_met(bread, "inside", "30")         # more than declared: capped at 20
+    fix = b.need(fed, "repair", "4", "item")
+    b.need_met(fix, "outside", "4")
+    a.need(fed, "food", "999", "kg", period="2023-12")   # another month
+    m = metrics(a, b, period="2023-11")
+    assert [(n.category, n.unit, n.declared, n.met_inside, n.met_outside) for n in m.needs] == [
+        ("food", "kg", Q("120"), Q("90"), Q("50")),
+        ("repair", "item", Q("4"), Q("0"), Q("4"))]
+    # (min(60,100) + min(30,20) + 0) / (100 + 20 + 4) = 80 / 124
+    assert m.needs_met_inside_share == "0.6452"
+    assert metrics(a, b, period="2023-10").needs_met_inside_share is None
+    assert metrics(a, b, period="2023-11", coop=b.raw).needs_met_inside_share == "0.8333"
+
+
+def test_work_paid_unpaid_outside_and_the_coop_share(abcd: tuple[Coop, ...]) -> None:
+    a, b, *_ = abcd
+    a.labor("6", paid=True)
+    a.labor("2.5")
+    a.labor("3", date="2023-12-01")           # next month
+    b.labor("1.5", paid=True)
+    a.outside("10")
+    a.outside("100", period="2023-10")
+    m = metrics(a, b, period="2023-11")
+    assert (m.coop_hours_paid, m.coop_hours_unpaid, m.outside_hours) == (
+        Q("7.5"), Q("2.5"), Q("10"))
+    assert m.coop_work_share == "0.5"
+    ma = metrics(a, b, period="2023-11", coop=a.raw)
+    assert (ma.coop_hours_paid, ma.outside_hours, ma.coop_work_share) == (
+        Q("6"), Q("10"), "0.4595")                 # 8.5 / 18.5
+    assert metrics(a, b, period="2023-10").coop_work_share == "0"
+    assert metrics(a, b, period="2023-09").coop_work_share is None
+
+
+def test_energy_local_vs_consumed(abcd: tuple[Coop, ...]) -> None:
+    a, b, *_ = abcd
+    a.energy("30", "generated", "local", date="2023-11-02")
+    a.energy("50", "generated", "grid", date="2023-11-02")    # not local generation
+    a.energy("40", "consumed", "grid", date="2023-11-03")
+    a.energy("20", "consumed", "local")                       # no date: ts is 2023-11-14
+    b.energy("5", "generated", "local", date="2023-10-31")
+    m = metrics(a, b, period="2023-11")
+    assert (m.energy_generated_local, m.energy_consumed) == (Q("30"), Q("60"))
+    assert m.energy_local_share == "0.5"
+    # more generated than consumed: the share is capped at 1
+    assert metrics(a, b, period="2023-10").energy_local_share is None
+    a.energy("100", "generated", "local", date="2023-11-30")
+    assert metrics(a, b, period="2023-11").energy_local_share == "1"
+
+
+def test_federation_scope_is_members_during_the_period() -> None:
+    oct1, nov1 = period_bounds("2023-10")[0], period_bounds("2023-11")[0]
+    reset_clock(oct1)
+    a, b, c, d = (Coop(k, n, ts=oct1) for k, n in zip(KEYS, "ABCD", strict=False))
+    fed = federation(a, b, c)
+    for coop in (a, b, c, d):
+        coop.labor("1", date="2023-11-15")
+    c.leave(fed, ts=nov1 - 1)           # gone before November: not in scope
+    b.leave(fed, ts=nov1 + 86_400_000)  # leaves on 2 November: in scope
+    m = metrics(a, b, c, d, period="2023-11", federation=fed.id)
+    assert m.coops == tuple(sorted([a.raw, b.raw]))
+    assert m.coop_hours_unpaid == Q("2")
+    assert metrics(a, b, c, d, period="2023-10", federation=fed.id).coops == tuple(
+        sorted([a.raw, b.raw, c.raw]))
+    assert metrics(a, b, c, d, period="2023-12", federation=fed.id).coops == (a.raw,)
+    everyone = metrics(a, b, c, d, period="2023-11")
+    assert everyone.coops == tuple(sorted([a.raw, b.raw, c.raw, d.raw]))
+    assert everyone.coop_hours_unpaid == Q("4")
+    unknown = metrics(a, b, period="2023-11", federation=b"\x01" * 32)
+    assert unknown.coops == () and unknown.coop_hours_unpaid == Q("0")
+
+
+def test_federation_scope_counts_only_that_federations_needs(abcd: tuple[Coop, ...]) -> None:
+    a, b, *_ = abcd
+    f1 = federation(a, b)
+    f2 = federation(b, a, name="Other")
+    a.need(f1, "care", "10", "hour")
+    a.need(f2, "care", "5", "hour")
+    assert [n.declared for n in metrics(a, b, period="2023-11", federation=f1.id).needs] == [
+        Q("10")]
+    assert [n.declared for n in metrics(a, b, period="2023-11").needs] == [Q("15")]
+
+
+def test_value_is_json_ready_and_names_the_missing_transparency(
+        abcd: tuple[Coop, ...]) -> None:
+    a, b, *_ = abcd
+    fed = federation(a, b)
+    a.need(fed, "food", "3", "kg")
+    a.labor("1")
+    value = metrics(a, b, period="2023-11").to_value()
+    assert json.loads(json.dumps(value)) == value
+    encode(value)   # and canonical msgpack
+    assert value["transparency"] == 0 and value["transparency_note"] == TRANSPARENCY_NOTE
+    assert value["needs"] == [{"category": "food", "unit": "kg", "declared": "3",
+                               "met_inside": "0", "met_outside": "0"}]
+    assert value["needs_met_inside_share"] == "0"
+    assert value["coops"] == sorted([a.hex, b.hex])
