@@ -718,8 +718,9 @@ def transfer_list(
     csv_: CsvOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """List transfers of your federations, with their status (open, lapsed, accepted,
-    declined).
+    """List transfers of your federations, with their status at a time.
+
+    A status is open, lapsed (open past its expiry), accepted or declined.
 
     Example:  coop transfer list --federation Riverside --open
     """
@@ -950,8 +951,9 @@ def sprint_allocate(
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
 ) -> None:
-    """Give part of a surplus offer to a request; the requester confirms with
-    `coop transfer accept`.
+    """Give part of a surplus offer to a request (the requester then accepts it).
+
+    The requesting co-op confirms the allocation with `coop transfer accept ID`.
 
     Example:  coop sprint allocate --offer 3f2a9c1e --request 9b1c0d2e --quantity 30
     --sprint 2026-11
