@@ -15,7 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coopledger.protocol import Entry, Quantity, encode, fold
-from coopledger.protocol._economy import DEFAULT_RULES, Economy, Rules, Unit, compute_economy
+from coopledger.protocol._economy import (
+    DEFAULT_RULES,
+    ECONOMY_KINDS,
+    Economy,
+    Rules,
+    Unit,
+    compute_economy,
+)
 
 RULES = Rules((Unit("hour", "h", 2, "time", Quantity(8, 0)), *DEFAULT_RULES.units[1:]),
               Quantity(1, 1), 14)
@@ -34,7 +41,8 @@ def history(data: st.DataObject) -> list[Entry]:
         actor = coops[i]
         ts = actor.now + data.draw(st.integers(0, 4)) * SECOND
         op = data.draw(st.sampled_from(("offer", "offer", "offer", "accept", "accept",
-                                        "accept", "decline", "leave", "rejoin")))
+                                        "accept", "decline", "leave", "rejoin",
+                                        "labor")))
         if op == "offer":
             j = data.draw(st.integers(0, n - 1))
             if j == i and data.draw(st.integers(0, 4)):
@@ -49,6 +57,8 @@ def history(data: st.DataObject) -> list[Entry]:
             who = to if data.draw(st.integers(0, 4)) else actor
             ts = max(who.now, offer.ts + data.draw(st.integers(0, 20)) * SECOND)
             getattr(who, op)(offer, ts=ts)
+        elif op == "labor":           # not economic: must change nothing (§12.3)
+            actor.labor("1", ts=ts)
         elif op == "leave" and (i in inside or not data.draw(st.integers(0, 4))):
             actor.leave(fed, ts=ts)
             inside.discard(i)
@@ -92,6 +102,9 @@ def test_nodes_that_see_subsets_converge_after_merging(data: st.DataObject) -> N
         econ, state = node_economy(merged)
         check_sums(econ)
         values.add(encode(econ.to_value()))
+        # the same from the economic entries alone (§12.3: other kinds are ignored)
+        only = [e for e in applied(merged) if e.kind in ECONOMY_KINDS]
+        values.add(encode(compute_economy(only).to_value()))
         flags.append(sorted((f.code, f.entry_id, str(f.value)) for f in econ.exceptions))
         if hasattr(state, "economy"):     # once the fold carries the economy (§12.6)
             hashes.add(state.state_hash())
