@@ -64,6 +64,11 @@ def start(
     mdns: Annotated[bool | None, typer.Option(
         "--mdns/--no-mdns", help="Find peers on the local network. Default: node.mdns "
         "in coop.toml, else on.", show_default=False)] = None,
+    allow_members: Annotated[bool | None, typer.Option(
+        "--allow-members/--no-allow-members",
+        help="Once this co-op is in a federation, admit only peers that are co-ops of "
+        "its federations (and those of node.allow). Default: node.allow_members in "
+        "coop.toml, else off.", show_default=False)] = None,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
 ) -> None:
@@ -87,7 +92,8 @@ def start(
         except HomeError as exc:
             raise typer.BadParameter(str(exc), param_hint="--api") from None
     config = load_config(h.path / CONFIG_FILE).with_overrides(
-        listen=listen, bootstrap=bootstrap, api=api, mdns=mdns)
+        listen=listen, bootstrap=bootstrap, api=api, mdns=mdns,
+        allow_members=allow_members)
     running = running_node(h.path)
     if running is not None:
         fail(f"a node is already running for {h.path} (pid {running.info.pid}, API "

@@ -7,6 +7,7 @@
     api = "127.0.0.1:4141"                 # local HTTP API; loopback unless you mean it
     mdns = true                            # find peers on the LAN
     allow = []                             # peer ids allowed to connect; empty = anyone
+    allow_members = false                  # also admit only co-ops of my federations
     sync_interval = 30                     # seconds between pulls from a random peer
 
 Every key is optional; a missing ``[node]`` table means all defaults. An unknown key or
@@ -38,6 +39,9 @@ class NodeConfig:
     api: str = DEFAULT_API
     mdns: bool = True
     allow: tuple[str, ...] = field(default=())
+    # When the node is in a federation (its replication scope is not None), admit only
+    # peers whose id is the key of a co-op in the scope, besides ``allow``.
+    allow_members: bool = False
     sync_interval: float = DEFAULT_SYNC_INTERVAL
 
     def with_overrides(self, **changes: Any) -> NodeConfig:
@@ -78,7 +82,8 @@ def parse_api_address(text: str) -> tuple[str, int]:
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "network": (str,), "listen": (list,), "bootstrap": (list,), "api": (str,),
-    "mdns": (bool,), "allow": (list,), "sync_interval": (int, float),
+    "mdns": (bool,), "allow": (list,), "allow_members": (bool,),
+    "sync_interval": (int, float),
 }
 
 

@@ -11,6 +11,13 @@ What happens when:
 - we append an entry (API): it is stored, then published on the topic at once;
 - a bundle is imported through the API: a sync round with every connected peer
   follows (gossiping thousands of entries would flood the mesh; sync is cheaper);
+- the replication scope (SPEC §12: the co-ops of every federation this co-op is in or
+  invited to; None = every author) is recomputed when the state changes (the economy
+  is cached by the state, so this is cheap): sessions send it as ``want`` and exchange
+  only those logs; gossip entries of other authors are dropped (not an offence);
+  the node gossips on one topic per federation (``federation_topic``), plus the
+  network topic while the scope is None; with ``allow_members`` only co-ops in the
+  scope (and ``allow``) may connect;
 - a peer breaks the sync protocol or sends entries that fail validation: the session
   ends, the peer is disconnected and banned for a while, and a WARNING names the
   reason code.
@@ -45,6 +52,7 @@ from coopledger.crypto import SecretKey
 from coopledger.protocol import (
     MAX_ENTRY_SIZE,
     Entry,
+    LedgerState,
     LocalHeads,
     PeerMemory,
     ValidationError,
@@ -52,6 +60,8 @@ from coopledger.protocol import (
     decode_entry,
     verify_signature,
 )
+from coopledger.protocol._sync import entry_author
+from coopledger.protocol._sync_messages import MAX_WANT
 
 from ._astore import AsyncStore
 from ._bundles import ImportReport
@@ -82,6 +92,35 @@ SYNC_MEMORY_DIR = "sync"
 # Starts the log line of a bug caught so the node keeps running (node/testing.py looks
 # for it).
 INTERNAL_ERROR = "internal error (a bug; please report it) with peer"
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What this node replicates: ``authors`` (None: every author of the network) and
+    the ids of the federations it is in or invited to (one gossip topic each)."""
+
+    authors: frozenset[bytes] | None = None
+    federations: tuple[bytes, ...] = ()
+
+
+EVERYTHING = Replication()
+
+
+def replication_of(state: LedgerState, me: bytes) -> Replication:
+    """The replication of co-op ``me`` from the economy of ``state`` (SPEC §12). The
+    seam tests replace (``coopledger.node._daemon.replication_of``)."""
+    try:
+        economy = state.economy()
+        authors = economy.replication_scope(me)
+        feds = tuple(sorted(f.id for f in economy.federations_of(me)))
+    except NotImplementedError:  # the economy is not built yet: today's behaviour
+        return EVERYTHING
+    return Replication(authors, feds)
+
+
+def federation_topic(network: str, federation: bytes) -> str:
+    """The gossip topic of one federation (SPEC §11)."""
+    return f"coopledger/{network}/fed/{federation.hex()}"
 
 
 def short(peer: str) -> str:
@@ -164,6 +203,8 @@ class Node:
         self.arrivals: OrderedDict[bytes, int] = OrderedDict()
         store.on_new = self._on_new_entries
         self._memories = MemoryFiles(home.path / SYNC_MEMORY_DIR)
+        self.replication = EVERYTHING
+        self._replication_of: object = None   # the economy it was computed from
         self.p2p = P2P(
             key, listen=config.listen, bootstrap=config.bootstrap, mdns=config.mdns,
             allow=config.allow, topic=config.network, peers_file=home.path / "peers.json",
@@ -176,6 +217,7 @@ class Node:
                   ) -> None:
         self._memories.dir.mkdir(exist_ok=True)
         await self._refresh_snapshot()
+        await self.refresh_replication()  # topics and gate are set before the host runs
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             await nursery.start(self.p2p.run)
@@ -196,6 +238,57 @@ class Node:
             self.arrivals.popitem(last=False)
         self._changed.set()
 
+    # ---- replication scope ------------------------------------------------------------
+
+    async def refresh_replication(self) -> Replication:
+        """Recompute the scope if the state changed since (its economy is a new object),
+        and apply it to the gossip topics and the connection gate."""
+        me = self.home.author
+
+        def compute() -> tuple[object, Replication | None]:
+            state = self.store.store.state()
+            try:
+                key: object = state.economy()
+            except NotImplementedError:
+                key = None
+            if key is not None and key is self._replication_of:
+                return key, None
+            return key, replication_of(state, me)
+
+        key, new = await self.store.call(compute)
+        if new is not None:
+            self._replication_of = key
+            if new != self.replication:
+                self._apply_replication(new)
+        return self.replication
+
+    def _apply_replication(self, new: Replication) -> None:
+        self.replication = new
+        if new.authors is None:
+            log.info("replicating every log of network %r", self.config.network)
+        else:
+            log.info("replicating %d logs of %d federations", len(new.authors),
+                     len(new.federations))
+        topics = {federation_topic(self.config.network, f) for f in new.federations}
+        if new.authors is None:
+            topics.add(self.config.network)
+        self.p2p.set_topics(topics)
+        if self.config.allow_members:
+            from ._p2p import peer_id_of
+            self.p2p.set_members(None if new.authors is None
+                                 else {peer_id_of(a) for a in new.authors})
+
+    def want(self) -> frozenset[bytes] | None:
+        """The ``want`` of our sync hellos: the scope, or None if it is everything or
+        too large for one hello (then the session exchanges everything the peer
+        wants; gossip outside the scope is still dropped)."""
+        authors = self.replication.authors
+        if authors is not None and len(authors) > MAX_WANT:
+            log.warning("replication scope of %d authors is over %d: sync asks for "
+                        "every log", len(authors), MAX_WANT)
+            return None
+        return authors
+
     def arrival(self, entry_id: bytes) -> int | None:
         """When ``entry_id`` reached this node (ms since the epoch), if recent."""
         return self.arrivals.get(entry_id)
@@ -215,6 +308,12 @@ class Node:
         return True
 
     async def _on_gossip(self, data: bytes, peer: str) -> None:
+        scope = self.replication.authors
+        if scope is not None and entry_author(data) not in scope:
+            # Another federation's co-op, or news from before we left: not ours to
+            # keep, and no offence (the publisher may gossip on several topics).
+            log.debug("gossip from %s: author outside our scope, dropped", short(peer))
+            return
         try:
             self._gossip_in.send_nowait((data, peer))
         except trio.WouldBlock:
@@ -334,10 +433,11 @@ class Node:
 
     async def _run_session(self, stream: StreamLike, peer: str, direction: str) -> None:
         ps = self._syncs.setdefault(peer, PeerSync())
+        await self.refresh_replication()
         local = LocalHeads(self.config.network, await self.store.sync_heads())
         memory = await trio.to_thread.run_sync(self._memories.load, peer)
         driver = SessionDriver(stream, self.store, peer=peer, local=local, memory=memory,
-                               initiator=direction == "out")
+                               initiator=direction == "out", want=self.want())
         ps.active[direction] = driver
         ps.sessions += 1
         started = trio.current_time()
@@ -417,6 +517,7 @@ class Node:
             await self._changed.wait()
             self._changed = trio.Event()
             await self._refresh_snapshot()
+            await self.refresh_replication()
             # At most two refreshes a second under a flood: each counts the entries
             # and hashes the state while holding the store, which stalls ingest.
             await trio.sleep(SNAPSHOT_EVERY)
@@ -444,6 +545,12 @@ class Node:
             "entries_held": self._snapshot["entries_held"],
             "state_hash": self._snapshot["state_hash"],
             "sync": sync,
+            "replication": {
+                "authors": None if self.replication.authors is None
+                else len(self.replication.authors),
+                "federations": [f.hex() for f in self.replication.federations],
+                "topics": self.p2p.topics(),
+            },
             "loop_stall_max_ms": round(self.max_stall * 1000, 1),
         }
 
@@ -482,6 +589,7 @@ class Node:
 
     async def rebuild(self) -> str:
         state = await self.store.rebuild()
+        self._replication_of = None
         self._changed.set()
         return state.state_hash()
 

@@ -1,4 +1,4 @@
-"""The libp2p layer of the daemon: one host, one gossip topic, one sync protocol.
+"""The libp2p layer of the daemon: one host, its gossip topics, one sync protocol.
 
 ``P2P`` owns a py-libp2p host (TCP, Noise only, Yamux only) whose identity is the
 co-op's Ed25519 key, a GossipSub router tuned as /work/shared/LIBP2P-NOTES.md
@@ -6,6 +6,11 @@ measured (the library defaults drop ledger traffic silently), discovery (bootstr
 list, mDNS, the known-peer store on disk) and a reconnect manager. The sync driver
 and the daemon see only this class and ``Stream``, a trio-style adapter around a
 libp2p stream, so they can be tested over trio memory streams.
+
+Gossip topics and the connection gate follow membership at run time:
+``set_topics`` subscribes and unsubscribes (each topic with the entry validator) and
+``set_members`` replaces the peers admitted besides the static ``allow`` list (a peer
+no longer admitted is disconnected, not banned).
 
 libp2p is pinned (pyproject.toml) because this module reaches into three library
 internals, each pinned by a test in tests/node/test_p2p.py:
@@ -37,7 +42,7 @@ import multiaddr  # type: ignore[import-untyped]
 import trio
 from libp2p import new_host
 from libp2p.abc import IHost, INetConn, INetStream, INotifee, IRawConnection, ISecureConn
-from libp2p.crypto.ed25519 import Ed25519PrivateKey
+from libp2p.crypto.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.custom_types import TProtocol
@@ -347,6 +352,11 @@ async def _no_auto_connect() -> None:
     pass
 
 
+def peer_id_of(author: bytes) -> str:
+    """The libp2p peer id of the node whose identity is the co-op key ``author``."""
+    return str(ID.from_pubkey(Ed25519PublicKey.from_bytes(author)))
+
+
 def _libp2p_keypair(key: SecretKey) -> KeyPair:
     private = Ed25519PrivateKey.from_bytes(key.raw)
     return KeyPair(private, private.get_public_key())
@@ -381,7 +391,11 @@ class P2P:
         self._bootstrap = [multiaddr.Multiaddr(a) for a in bootstrap]
         self._mdns = mdns
         self._allow = {str(ID.from_base58(p)) for p in allow}
-        self._topic = topic
+        # Peers admitted by membership (set_members); None: membership does not gate.
+        self._members: frozenset[str] | None = None
+        self._topics: frozenset[str] = frozenset({topic})   # wanted (set_topics)
+        self._subscribed: dict[str, trio.CancelScope] = {}   # topic -> its receive loop
+        self._topics_changed = trio.Event()
         self._peers_file = Path(peers_file)
         self._validate_gossip = validate_gossip
         self._on_gossip = on_gossip
@@ -439,7 +453,7 @@ class P2P:
         self._token = trio.lowlevel.current_trio_token()
         self._known = await trio.to_thread.run_sync(_load_peers_file, self._peers_file)
         self._known.pop(self.peer_id, None)
-        if self._allow:
+        if self._allow:  # membership changes at run time: its outsiders are kept
             self._known = {p: k for p, k in self._known.items() if p in self._allow}
         for ma in self._bootstrap:
             pid = _peer_of(ma)
@@ -500,11 +514,10 @@ class P2P:
                 async with background_trio_service(pubsub), \
                         background_trio_service(gossipsub):
                     await pubsub.wait_until_ready()
-                    pubsub.set_topic_validator(self._topic, self._gossip_validator, False)
-                    subscription = await pubsub.subscribe(self._topic)
                     async with trio.open_nursery() as nursery:
                         self._nursery = nursery
-                        nursery.start_soon(self._receive_loop, subscription)
+                        await self._apply_topics()
+                        nursery.start_soon(self._topic_loop)
                         nursery.start_soon(self._reconnect_loop)
                         nursery.start_soon(self._persist_loop)
                         log.info("listening on %s as %s", ", ".join(self.listen_addrs()),
@@ -515,6 +528,7 @@ class P2P:
                         shield.deadline = trio.current_time() + SHUTDOWN_GRACE_S
                         nursery.cancel_scope.cancel()
                     self._nursery = None
+                    self._subscribed.clear()
                     await self._close_all_connections()
                 # py-libp2p's TCP listener runs in a trio *system* task, which leaving
                 # host.run() does not stop: the old socket would keep accepting (and
@@ -557,10 +571,16 @@ class P2P:
         return sorted(p for p, conns in self._conns.items() if conns)
 
     def gossip_peers(self) -> list[str]:
-        """Peers in our GossipSub mesh for the topic (they receive what we publish)."""
+        """Peers in our GossipSub mesh for any of our topics (they receive what we
+        publish)."""
         if self._gossipsub is None:
             return []
-        return sorted(str(p) for p in self._gossipsub.mesh.get(self._topic, set()))
+        return sorted({str(p) for t in self._subscribed
+                       for p in self._gossipsub.mesh.get(t, set())})
+
+    def topics(self) -> list[str]:
+        """The topics subscribed now."""
+        return sorted(self._subscribed)
 
     def known_peers(self) -> list[dict[str, Any]]:
         """Every peer we know an address of: peer_id, addrs, connected, last_seen_ms
@@ -593,12 +613,75 @@ class P2P:
         return Stream(s, peer_id)
 
     async def publish(self, data: bytes) -> None:
-        """Gossip ``data`` on the topic. Publishing the same bytes again within
-        SEEN_TTL_S is a no-op (message id = hash of the data)."""
+        """Gossip ``data`` on every subscribed topic, as one message (its id is the hash
+        of the data, so publishing it topic by topic would drop all but the first, and
+        the same bytes again within SEEN_TTL_S are a no-op)."""
         if self._pubsub is None:
             raise trio.ClosedResourceError("P2P is not running")
-        await self._pubsub.publish(self._topic, data)
-        log.debug("published %d bytes", len(data))
+        topics = sorted(self._subscribed)
+        if not topics:
+            return
+        await self._pubsub.publish(topics, data)
+        log.debug("published %d bytes on %d topics", len(data), len(topics))
+
+    # -- membership: topics and the gate
+
+    def set_topics(self, topics: Collection[str]) -> None:
+        """Gossip on exactly ``topics`` from now on (applied by a task of the running
+        host, at once if it runs; at start otherwise)."""
+        new = frozenset(topics)
+        if new != self._topics:
+            self._topics = new
+            self._topics_changed.set()
+
+    async def _topic_loop(self) -> None:
+        while True:
+            await self._topics_changed.wait()
+            await self._apply_topics()
+
+    async def _apply_topics(self) -> None:
+        self._topics_changed = trio.Event()
+        pubsub, nursery = self._pubsub, self._nursery
+        assert pubsub is not None and nursery is not None
+        wanted = self._topics
+        for topic in sorted(set(self._subscribed) - wanted):
+            self._subscribed.pop(topic).cancel()
+            await pubsub.unsubscribe(topic)
+            pubsub.remove_topic_validator(topic)
+            log.info("gossip: left topic %s", topic)
+        for topic in sorted(wanted - set(self._subscribed)):
+            # The validator first: no message of the topic may pass unchecked.
+            pubsub.set_topic_validator(topic, self._gossip_validator, False)
+            subscription = await pubsub.subscribe(topic)
+            scope = trio.CancelScope()
+            self._subscribed[topic] = scope
+            nursery.start_soon(self._receive_loop, subscription, scope)
+            log.info("gossip: joined topic %s", topic)
+
+    def set_members(self, peers: Collection[str] | None) -> None:
+        """Admit ``peers`` (peer ids) besides the static ``allow`` list; None turns
+        membership gating off. Connected peers no longer admitted are disconnected
+        (not banned: they may be admitted again)."""
+        self._members = None if peers is None else frozenset(peers)
+        if self._host is None or self._nursery is None:
+            return
+        for pid in self.connected_peers():
+            if not self._allowed(pid):
+                log.warning("peer %s refused: not-a-member", short_peer(pid))
+                self._nursery.start_soon(self._close_peer, pid)
+        self._wake_reconnect.set()
+
+    async def _close_peer(self, pid: str) -> None:
+        try:
+            await self._swarm().close_peer(ID.from_base58(pid))
+        except Exception as exc:
+            log.debug("closing %s: %r", short_peer(pid), exc)
+
+    def _allowed(self, pid: str) -> bool:
+        """Allowed by the static list or by membership (when either gates)."""
+        if not self._allow and self._members is None:
+            return True
+        return pid in self._allow or (self._members is not None and pid in self._members)
 
     async def disconnect(self, peer_id: str, reason: str) -> None:
         """Close every connection to ``peer_id`` and ban it for BAN_S: it is neither
@@ -616,7 +699,7 @@ class P2P:
     def _admit(self, peer: ID) -> bool:
         pid = str(peer)
         reason = None
-        if self._allow and pid not in self._allow:
+        if not self._allowed(pid):
             reason = "not-allowed"
         else:
             until = self._banned.get(pid)
@@ -682,10 +765,17 @@ class P2P:
                       short_peer(ID(msg.from_id)), short_peer(forwarder), len(msg.data))
         return ok
 
-    async def _receive_loop(self, subscription: Any) -> None:
+    async def _receive_loop(self, subscription: Any, scope: trio.CancelScope) -> None:
         own = self._id.to_bytes()
+        with scope:
+            await self._receive(subscription, own)
+
+    async def _receive(self, subscription: Any, own: bytes) -> None:
         while True:
-            msg = await subscription.get()
+            try:
+                msg = await subscription.get()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                return  # unsubscribed
             if msg.from_id == own:
                 continue  # the publisher gets its own messages back in 0.8.1
             origin = str(ID(msg.from_id))
@@ -728,7 +818,7 @@ class P2P:
         pid = str(info.peer_id)
         if self._host is None or pid == self.peer_id:
             return
-        if self._allow and pid not in self._allow:
+        if not self._allowed(pid):
             return
         known = self._known.setdefault(pid, _Known())
         for a in info.addrs:
@@ -764,7 +854,7 @@ class P2P:
     def _eligible(self, pid: str) -> bool:
         if pid == self.peer_id or self._conns.get(pid) or pid in self._dialing:
             return False
-        if self._allow and pid not in self._allow:
+        if not self._allowed(pid):
             return False
         until = self._banned.get(pid)
         return until is None or trio.current_time() >= until

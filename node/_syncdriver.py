@@ -148,11 +148,13 @@ class SessionDriver:
 
     def __init__(self, stream: StreamLike, backend: SyncBackend, *, peer: str,
                  local: LocalHeads, memory: PeerMemory | None, initiator: bool,
+                 want: frozenset[bytes] | None = None,
                  idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.stream = stream
         self.backend = backend
         self.peer = peer
-        self.session = SyncSession(local, memory, initiator=initiator)
+        # ``want``: the authors we replicate (None: all); see SPEC §10 "Scope".
+        self.session = SyncSession(local, memory, initiator=initiator, want=want)
         self.idle_timeout = idle_timeout
         self.new_entries = 0
         self.bytes_sent = self.bytes_received = 0

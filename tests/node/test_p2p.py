@@ -441,3 +441,97 @@ async def test_mdns_finds_a_peer_on_the_lan(tmp_path: Path) -> None:
             await connected(a, b)
             for node in (a, b):
                 assert await node.stop() < 2.0
+
+
+# -- membership: topics and the gate at run time ---------------------------------------
+
+
+def mesh_on(a: Node, b: Node, topic: str) -> Callable[[], bool]:
+    def check() -> bool:
+        gs = a.p2p._gossipsub
+        return gs is not None and b.id in {str(p) for p in gs.mesh.get(topic, set())}
+    return check
+
+
+async def test_topics_change_at_run_time(tmp_path: Path) -> None:
+    """a gossips on the network topic and a federation's; b only on the federation's,
+    c only on the network's. One publish reaches both; the new topic has the entry
+    validator; leaving a topic stops its messages."""
+    with trio.fail_after(40):
+        async with trio.open_nursery() as nursery:
+            a = await Node(tmp_path, "a").start(nursery)
+            b = await Node(tmp_path, "b", reject=b"bad", bootstrap=(a.addr(),)).start(nursery)
+            c = await Node(tmp_path, "c", bootstrap=(a.addr(),)).start(nursery)
+            a.p2p.set_topics({"test-net", "fed/x"})
+            b.p2p.set_topics({"fed/x"})
+            await wait_for(lambda: b.p2p.topics() == ["fed/x"])
+            await wait_for(lambda: a.p2p.topics() == ["fed/x", "test-net"])
+            await wait_for(mesh_on(a, b, "fed/x"))
+            await wait_for(mesh_on(b, a, "fed/x"))
+            await wait_for(mesh_on(a, c, "test-net"))
+            assert b.id in a.p2p.gossip_peers() and c.id in a.p2p.gossip_peers()
+
+            await a.p2p.publish(b"both")
+            await wait_for(lambda: b.got and c.got)
+            assert b.got == [(b"both", a.id)] and c.got == [(b"both", a.id)]
+            await a.p2p.publish(b"bad-on-fed")
+            await wait_for(lambda: b.rejected)     # the federation topic is validated
+            assert b.rejected == [b"bad-on-fed"]
+
+            # b leaves the federation topic for the network's: its validator goes, a's
+            # next publish reaches it there, and federation traffic no longer does.
+            d = await Node(tmp_path, "d", bootstrap=(a.addr(),)).start(nursery)
+            d.p2p.set_topics({"fed/x"})
+            b.p2p.set_topics({"test-net"})
+            await wait_for(lambda: b.p2p.topics() == ["test-net"])
+            assert b.p2p._pubsub is not None
+            assert "fed/x" not in b.p2p._pubsub.topic_validators
+            await wait_for(mesh_on(a, b, "test-net"))
+            await wait_for(mesh_on(d, a, "fed/x"))
+            await d.p2p.publish(b"fed-only")
+            await wait_for(lambda: any(m == b"fed-only" for m, _ in a.got))
+            await a.p2p.publish(b"after")
+            await wait_for(lambda: any(m == b"after" for m, _ in b.got))
+            # a forwarded "fed-only" to its fed/x mesh before publishing "after"; the
+            # queue to b is in order, so b would have it by now had it stayed.
+            assert [m for m, _ in b.got] == [b"both", b"after"]
+            assert all(m != b"fed-only" for m, _ in c.got)
+            nursery.cancel_scope.cancel()
+
+
+async def test_member_gate_follows_set_members(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="coopledger")
+    member_key, listed_key = SecretKey.generate(), SecretKey.generate()
+    member_id = _p2p.peer_id_of(member_key.public.raw)
+    listed_id = Node(tmp_path, "l0", key=listed_key).id
+    assert member_id == Node(tmp_path, "m0", key=member_key).id
+
+    def refusals() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.name == "coopledger.node._p2p" and "refused" in r.getMessage()]
+
+    with trio.fail_after(40):
+        async with trio.open_nursery() as nursery:
+            a = await Node(tmp_path, "a", allow=(listed_id,)).start(nursery)
+            a.p2p.set_members({member_id})
+            intruder = await Node(tmp_path, "i", bootstrap=(a.addr(),)).start(nursery)
+            await wait_for(
+                lambda: f"peer {short_peer(intruder.id)} refused: not-allowed" in refusals())
+            member = await Node(tmp_path, "m", key=member_key,
+                                bootstrap=(a.addr(),)).start(nursery)
+            listed = await Node(tmp_path, "l", key=listed_key,
+                                bootstrap=(a.addr(),)).start(nursery)
+            await connected(a, member)
+            await connected(a, listed)      # the static list and membership combine
+            assert intruder.id not in a.p2p.connected_peers()
+
+            # the member leaves: disconnected (not banned), and refused when it redials
+            a.p2p.set_members(set())
+            await wait_for(lambda: member.id not in a.p2p.connected_peers())
+            assert f"peer {short_peer(member.id)} refused: not-a-member" in refusals()
+            assert listed.id in a.p2p.connected_peers()
+            # membership gating off: only the static list gates again
+            a.p2p.set_members(None)
+            assert a.p2p._allowed(listed.id) and not a.p2p._allowed(member.id)
+            nursery.cancel_scope.cancel()
