@@ -278,3 +278,35 @@ def test_an_economy_not_yet_implemented_does_not_break_the_posting() -> None:
     st = fold(entries)
     html = page(entries, state=Unfinished(as_of=st.as_of, authors=st.authors))
     assert "does not compute federation balances" in html
+
+
+def test_a_qr_reader_reads_the_head_hash_from_the_svg(tmp_path: Any) -> None:
+    """Rasterise the modules drawn by the page's SVG (not segno's own PNG writer) and
+    let zbar read them: what a phone sees is the hash."""
+    import shutil
+    import struct
+    import subprocess
+    import zlib
+
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        pytest.skip("zbarimg (Debian package zbar-tools) is not installed")
+    head = log(KEY, "G", *BOOKS)[-1].id.hex()
+    dark = _modules(qr_svg(head))
+    size, scale = max(max(x, y) for x, y in dark) + 5, 6
+    raw = b"".join(
+        b"\x00" + bytes(0 if (x // scale, y // scale) in dark else 255
+                        for x in range(size * scale))
+        for y in range(size * scale))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(
+            ">I", zlib.crc32(tag + data))
+
+    png = tmp_path / "qr.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
+        ">IIBBBBB", size * scale, size * scale, 8, 0, 0, 0, 0)) + chunk(
+        b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    r = subprocess.run([zbarimg, "-q", "--raw", str(png)], capture_output=True, text=True,
+                       timeout=30)
+    assert r.stdout.strip() == head
