@@ -19,6 +19,7 @@ prefix) are resolved here too, so the API and the CLI refuse the same names alik
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import importlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -354,19 +355,19 @@ def _names_federation(store: Store, eco: Economy, entry_hex: str, federation: by
 
 
 def metrics(store: Store, *, federation: bytes | None = None, period: str | None = None,
-            coop: bytes | None = None) -> dict[str, Any]:
-    """The sovereignty metrics (protocol/_metrics.py) over the applied entries."""
-    # Imported when used: the metrics module is another stage of the protocol and
-    # this keeps the views (and the API) importable without it.
+            coop: bytes | None = None, as_of: int | None = None) -> dict[str, Any]:
+    """The sovereignty metrics (protocol/_metrics.py) of one month (default: the month
+    of ``as_of``, i.e. this month) over the applied entries."""
+    # Imported when used: the metrics are a later stage of the protocol, and the
+    # other views (and the API) do not need them.
     compute_metrics = importlib.import_module("coopledger.protocol._metrics").compute_metrics
-    eco = economy(store)
-    result = compute_metrics(eco, list(applied(store, METRIC_KINDS)), period=period,
-                             federation=federation, coop=coop)
-    value = plain(result)
-    if not isinstance(value, dict):
-        value = {"metrics": value}
-    return {"federation": None if federation is None else federation.hex(),
-            "period": period, "coop": None if coop is None else coop.hex(), **value}
+    if period is None:
+        moment = datetime.datetime.fromtimestamp(_when(as_of) / 1000, datetime.UTC)
+        period = f"{moment.year:04d}-{moment.month:02d}"
+    result = compute_metrics(economy(store), list(applied(store, METRIC_KINDS)),
+                             period=period, federation=federation, coop=coop)
+    value = result.to_value() if hasattr(result, "to_value") else plain(result)
+    return dict(value) if isinstance(value, dict) else {"metrics": value}
 
 
 def plain(value: Any) -> Any:

@@ -205,7 +205,7 @@ def test_the_node_and_the_store_give_the_same_json(run: Run, fed: dict[str, Any]
              ("federation", "show"), ("federation", "show", "Riverside"),
              ("surplus", "board", "--federation", "Riverside", "--as-of", "2030-01-01"),
              ("fund", "show", "--federation", "Riverside", "--as-of", "2030-01-01"),
-             ("exceptions",)]
+             ("exceptions",), ("metrics", "--federation", "Riverside", "--period", "2026-11")]
     direct = [ok(run(*v, "--json", "--home", garden)).json() for v in views]
     with serving(garden) as node:
         through = [ok(run(*v, "--json", "--home", garden)).json() for v in views]
@@ -262,6 +262,10 @@ def test_surplus_sprint_fund_need_and_outside_work(run: Run, fed: dict[str, Any]
     out = ok(run("log", "outside", "--member", "ana", "--hours", "60", "--period", "2026-11",
                  "--json", "--home", garden)).json()
     assert out["kind"] == "labor.outside" and out["body"]["hours"] == "60"
+    figures = ok(run("metrics", "--federation", "Riverside", "--period", "2026-11", "--json",
+                     "--home", garden)).json()
+    assert (figures["outside_hours"], figures["period"]) == ("60", "2026-11")
+    assert figures["needs"][0]["category"] == "food"
     user_error(run("log", "outside", "--member", "ana", "--hours", "800", "--period",
                    "2026-11", "--home", garden), 2, "--hours", "744")
 
