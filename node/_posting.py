@@ -295,8 +295,8 @@ def _federation_html(p: Posting) -> str:
         out.append("<h3>Transfers offered this month</h3>")
         rows: list[list[Any]] = [[t.date, t.direction, t.other, t.what, t.purpose, t.status]
                                  for t in fed.transfers]
-        out.append(_table(["date", "", "co-op", "amount", "purpose", "status"], rows, set())
-                   if rows else _none("No transfers this month."))
+        heads = ["date", "direction", "co-op", "amount", "purpose", "status"]
+        out.append(_table(heads, rows, set()) if rows else _none("No transfers this month."))
         out.append(f"<h3>Balances at entry #{p.head_seq}</h3>")
         marked = {i for i, b in enumerate(fed.balances) if b[3]}
         out.append(_table(["unit", "co-op", "balance"],

@@ -219,3 +219,39 @@ def test_posting(run: Run, tmp_path: Path) -> None:
 def test_posting_needs_a_month(run: Run, garden: Path) -> None:
     r = run("posting", "--month", "November", "--home", garden)
     assert r.code == 2 and "YYYY-MM" in r.err and r.out == ""
+
+
+def test_posting_shows_a_real_federations_transfers_and_balances(run: Run, garden: Path,
+                                                                  tmp_path: Path) -> None:
+    bakery = tmp_path / "bakery"
+    ok(run("init", "--name", "Corner <Bakery>", "--home", bakery))
+
+    def carry(src: Path, dst: Path) -> None:
+        b = tmp_path / "carry.coopbundle"
+        b.unlink(missing_ok=True)
+        ok(run("bundle", "export", b, "--home", src))
+        ok(run("bundle", "import", b, "--home", dst))
+
+    carry(bakery, garden)
+    ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
+           "--home", garden))
+    ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner <Bakery>",
+           "--home", garden))
+    carry(garden, bakery)
+    ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
+    carry(bakery, garden)
+    offer = ok(run("transfer", "offer", "--federation", "Riverside", "--to",
+                   "Corner <Bakery>", "--amount", "5", "--unit", "hour", "--for",
+                   "oven <repair>", "--home", garden)).out.split("offer id: ")[1][:8]
+    carry(garden, bakery)
+    ok(run("transfer", "accept", offer, "--home", bakery))
+    carry(bakery, garden)
+    import datetime
+
+    month = datetime.datetime.now(datetime.UTC).strftime("%Y-%m")
+    html = ok(run("posting", "--month", month, "--home", garden)).out
+    assert "<h2>Federation Riverside</h2>" in html
+    assert ("<td>paid to</td><td>Corner &lt;Bakery&gt;</td><td>5 hour</td>"
+            "<td>oven &lt;repair&gt;</td><td>accepted</td>") in html
+    assert '<tr class="us"><td>hour</td><td>Hillside Garden</td><td class="n">-5</td>' in html
+    assert "<td>hour</td><td>Corner &lt;Bakery&gt;</td><td class=\"n\">5</td>" in html

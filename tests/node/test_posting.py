@@ -261,6 +261,7 @@ def test_transfers_of_the_month_and_balances_per_federation() -> None:
     html = page(entries[:1] + entries[1:], state=StateWithEconomy(fold(entries), economy))
     assert "Federation Valley &lt;Federation&gt;" in html
     rows = cells(html).rows
+    assert ["date", "direction", "co-op", "amount", "purpose", "status"] in rows
     assert ["2026-11-02", "paid to", "<b>Bakery</b>", "12.5 hour", "bread <oven>",
             "accepted"] in rows
     assert not any("october" in r for r in rows)
