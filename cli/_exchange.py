@@ -23,6 +23,7 @@ from coopledger.node._tabular import (
     CSV_KINDS,
     MAX_CSV_BYTES,
     CsvRejected,
+    CsvRow,
     columns,
     csv_rows,
     parse_csv,
@@ -86,6 +87,9 @@ def import_csv(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Check every row and say what would be imported; write "
         "nothing.")] = False,
+    allow_repeats: Annotated[bool, typer.Option(
+        "--allow-repeats", help="Import rows even if the log already holds an entry with "
+        "exactly the same fields (by default such a file is refused).")] = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
 ) -> None:
@@ -117,6 +121,8 @@ def import_csv(
             err.print(f"error: {p.describe(str(file))}")
         more = f" (and {exc.more} more bad rows)" if exc.more else ""
         fail(f"{exc.problems[-1].describe(str(file))}{more}; nothing was imported")
+    if not allow_repeats:
+        _refuse_repeats(h, kind, rows, file)
     if dry_run:
         out.print(f"{file}: {len(rows)} rows of kind {kind} are valid; nothing imported "
                   "(--dry-run)")
@@ -152,6 +158,21 @@ def import_csv(
             fail(f"{file}, row {row}: {exc}; {where} ({done} of {len(rows)} entries)")
     via = " through the running node" if client is not None else ""
     out.print(f"{file}: imported {len(rows)} {kind} entries{via}")
+
+
+def _refuse_repeats(h: Any, kind: str, rows: Sequence[CsvRow], file: Path) -> None:
+    """Refuse a file whose rows the log already holds (the same file, or a sheet that
+    grew by a month, imported again): entries cannot be taken back."""
+    with h.open_store() as store:
+        state = store.state()
+        held = {tuple(sorted(e.body.items()))
+                for e in _applied(store, state, h.author, [kind])}
+    repeats = [r.row for r in rows if tuple(sorted(r.body.items())) in held]
+    if repeats:
+        shown = ", ".join(map(str, repeats[:10])) + (" …" if len(repeats) > 10 else "")
+        fail(f"{file}: {len(repeats)} of {len(rows)} rows are already in this co-op's log "
+             f"with exactly the same fields (rows {shown}); remove them from the file, or "
+             "give --allow-repeats if they really happened twice; nothing was imported")
 
 
 # -- export -------------------------------------------------------------------------

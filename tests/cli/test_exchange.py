@@ -255,3 +255,22 @@ def test_posting_shows_a_real_federations_transfers_and_balances(run: Run, garde
             "<td>oven &lt;repair&gt;</td><td>accepted</td>") in html
     assert '<tr class="us"><td>hour</td><td>Hillside Garden</td><td class="n">-5</td>' in html
     assert "<td>hour</td><td>Corner &lt;Bakery&gt;</td><td class=\"n\">5</td>" in html
+
+
+def test_rows_already_in_the_log_are_refused_unless_allowed(run: Run, garden: Path,
+                                                            tmp_path: Path) -> None:
+    ok(run("import", "csv", write(tmp_path, "oct.csv", LABOR_CSV), "--kind", "labor",
+           "--home", garden))
+    grown = write(tmp_path, "grown.csv",
+                  LABOR_CSV + "dana,3,pruning,maintenance,2026-11-07,,\r\n")
+    for extra in ((), ("--dry-run",)):
+        r = run("import", "csv", grown, "--kind", "labor", *extra, "--home", garden)
+        assert r.code == 1 and r.out == ""
+        assert r.err == (f"error: {grown}: 3 of 4 rows are already in this co-op's log "
+                         "with exactly the same fields (rows 2, 4, 5); remove them from the "
+                         "file, or give --allow-repeats if they really happened twice; "
+                         "nothing was imported\n")
+    assert len(bodies(garden, "labor")) == 3
+    ok(run("import", "csv", grown, "--kind", "labor", "--allow-repeats", "--home", garden))
+    assert [b["member"] for b in bodies(garden, "labor")] == [
+        "ana", "ben", "chidi", "ana", "ben", "chidi", "dana"]
