@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -71,7 +72,16 @@ _OM_UNITS = {
 
 
 class Number(str):
-    """An exact decimal to be written as a bare JSON number (see ``dumps``)."""
+    """An exact decimal to be written as a bare JSON number (see ``dumps``). Only text
+    that is a JSON number is accepted, so ``dumps`` can never write broken JSON."""
+
+    def __new__(cls, text: str) -> Number:
+        if not _JSON_NUMBER.fullmatch(text):
+            raise ValueError(f"not a JSON number: {text[:40]!r}")
+        return super().__new__(cls, text)
+
+
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
 def coop_iri(author: bytes) -> str:

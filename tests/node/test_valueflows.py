@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nodekit import KEYS, genesis
@@ -163,3 +164,10 @@ def _as_decimals(v: Any) -> Any:
     if isinstance(v, list):
         return [_as_decimals(x) for x in v]
     return {k: _as_decimals(x) for k, x in v.items()}
+
+
+def test_number_refuses_text_that_is_not_a_json_number() -> None:
+    for bad in ("1,5", ".5", "01", "NaN", "1.", "", "1 ", "\"1\""):
+        with pytest.raises(ValueError):
+            Number(bad)
+    assert Number("-0.25") == "-0.25"
