@@ -25,8 +25,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import segno
-
 from coopledger.protocol import Entry, LedgerState, Quantity
 
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -163,6 +161,8 @@ def _add_federations(p: Posting, state: LedgerState, month: str,
 
 def qr_svg(text: str) -> str:
     """An inline SVG QR code of exactly ``text`` (error correction M)."""
+    import segno  # here, not at the top: every `coop` command imports this module
+
     return str(segno.make(text, error="m", micro=False).svg_inline(
         omitsize=True, border=4, title=f"QR code of {text}"))
 
