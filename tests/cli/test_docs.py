@@ -26,10 +26,19 @@ PATHS = [p for p, _ in COMMANDS]
 
 def test_the_tree_is_what_we_expect() -> None:
     assert PATHS == [
-        (), ("bundle",), ("bundle", "export"), ("bundle", "import"), ("entries",),
-        ("init",), ("log",), ("log", "energy"), ("log", "goods"), ("log", "labor"),
-        ("log", "material"), ("node",), ("node", "start"), ("node", "status"), ("peers",),
-        ("rebuild",), ("state",), ("verify",),
+        (), ("balance",), ("bundle",), ("bundle", "export"), ("bundle", "import"),
+        ("entries",), ("exceptions",), ("export",), ("export", "csv"),
+        ("export", "valueflows"), ("federation",), ("federation", "create"),
+        ("federation", "invite"), ("federation", "join"), ("federation", "leave"),
+        ("federation", "rules"), ("federation", "show"), ("fund",), ("fund", "contribute"),
+        ("fund", "grant"), ("fund", "report"), ("fund", "show"), ("fund", "surplus"),
+        ("import",), ("import", "csv"), ("init",), ("log",), ("log", "energy"),
+        ("log", "goods"), ("log", "labor"), ("log", "material"), ("log", "outside"),
+        ("metrics",), ("need",), ("need", "declare"), ("need", "met"), ("node",),
+        ("node", "start"), ("node", "status"), ("peers",), ("posting",), ("rebuild",),
+        ("sprint",), ("sprint", "allocate"), ("state",), ("surplus",), ("surplus", "board"),
+        ("surplus", "offer"), ("surplus", "request"), ("transfer",), ("transfer", "accept"),
+        ("transfer", "decline"), ("transfer", "list"), ("transfer", "offer"), ("verify",),
     ]
 
 
@@ -61,7 +70,9 @@ def test_coop_help_lists_every_command(run: Run) -> None:
     listed = r.out.split("\nCommands:\n", 1)[1].splitlines()
     names = [line.split()[0] for line in listed if line.startswith("  ")]
     assert sorted(names) == sorted(
-        ["init", "log", "entries", "state", "verify", "rebuild", "bundle", "node", "peers"])
+        ["init", "log", "entries", "state", "verify", "rebuild", "bundle", "node", "peers",
+         "balance", "exceptions", "metrics", "posting", "federation", "transfer", "surplus",
+         "sprint", "fund", "need", "import", "export"])
 
 
 def test_version(run: Run) -> None:
