@@ -37,14 +37,21 @@ _DAY_MS = 86_400_000
 _EPOCH = datetime.date(1970, 1, 1)
 
 
+def _fraction(q: Quantity) -> Fraction:
+    return Fraction(q.units, 10**q.scale)
+
+
+def _rounded(exact: Fraction) -> str:
+    scaled = round(exact * 10**SHARE_PLACES)   # Fraction rounds half to even
+    return str(Quantity._normalised(scaled, SHARE_PLACES))
+
+
 def share(num: Quantity, den: Quantity) -> str | None:
     """num/den as canonical decimal text rounded half-even to SHARE_PLACES places, or
     None when den is zero."""
     if den.units == 0:
         return None
-    exact = Fraction(num.units, 10**num.scale) / Fraction(den.units, 10**den.scale)
-    scaled = round(exact * 10**SHARE_PLACES)   # Fraction rounds half to even
-    return str(Quantity._normalised(scaled, SHARE_PLACES))
+    return _rounded(_fraction(num) / _fraction(den))
 
 
 def period_bounds(period: str) -> tuple[int, int]:
@@ -141,14 +148,15 @@ def compute_metrics(economy: Economy, entries: Iterable[Entry], *, period: str,
     needs = [n for n in needs if n.author in scope]
 
     rows: dict[tuple[str, str], list[Quantity]] = {}
-    capped, declared = ZERO, ZERO
+    # Each need counts once, whatever its unit: kilograms of food and hours of care
+    # cannot be added, but the share of each need that was met inside can be averaged.
+    shares: list[Fraction] = []
     for n in needs:
         row = rows.setdefault((n.category, n.unit), [ZERO, ZERO, ZERO])
         row[0] += n.quantity
         row[1] += n.met_inside
         row[2] += n.met_outside
-        capped += min(n.met_inside, n.quantity)
-        declared += n.quantity
+        shares.append(_fraction(min(n.met_inside, n.quantity)) / _fraction(n.quantity))
 
     paid, unpaid, outside, generated, consumed = ZERO, ZERO, ZERO, ZERO, ZERO
     for e in entries:
@@ -180,7 +188,8 @@ def compute_metrics(economy: Economy, entries: Iterable[Entry], *, period: str,
     return Metrics(
         period=period, federation=federation, coop=coop, coops=tuple(sorted(scope)),
         needs=tuple(NeedRow(c, u, *q) for (c, u), q in sorted(rows.items())),
-        needs_met_inside_share=share(capped, declared),
+        needs_met_inside_share=_rounded(sum(shares, Fraction(0)) / len(shares))
+        if shares else None,
         coop_hours_paid=paid, coop_hours_unpaid=unpaid, outside_hours=outside,
         coop_work_share=share(coop_hours, coop_hours + outside),
         energy_generated_local=generated, energy_consumed=consumed,

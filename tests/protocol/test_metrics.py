@@ -69,10 +69,11 @@ def test_needs_per_category_and_unit_and_the_inside_share(abcd: tuple[Coop, ...]
     assert [(n.category, n.unit, n.declared, n.met_inside, n.met_outside) for n in m.needs] == [
         ("food", "kg", Q("120"), Q("90"), Q("50")),
         ("repair", "item", Q("4"), Q("0"), Q("4"))]
-    # (min(60,100) + min(30,20) + 0) / (100 + 20 + 4) = 80 / 124
-    assert m.needs_met_inside_share == "0.6452"
+    # The mean of each need's share met inside: (60/100 + min(30,20)/20 + 0/4) / 3;
+    # needs in kg and in items are never added together.
+    assert m.needs_met_inside_share == "0.5333"
     assert metrics(a, b, period="2023-10").needs_met_inside_share is None
-    assert metrics(a, b, period="2023-11", coop=b.raw).needs_met_inside_share == "0.8333"
+    assert metrics(a, b, period="2023-11", coop=b.raw).needs_met_inside_share == "0.5"
 
 
 def test_work_paid_unpaid_outside_and_the_coop_share(abcd: tuple[Coop, ...]) -> None:
