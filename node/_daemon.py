@@ -240,9 +240,9 @@ class Node:
 
     # ---- replication scope ------------------------------------------------------------
 
-    async def refresh_replication(self) -> Replication:
-        """Recompute the scope if the state changed since (its economy is a new object),
-        and apply it to the gossip topics and the connection gate."""
+    async def refresh_replication(self, *, force: bool = False) -> Replication:
+        """Recompute the scope if the state changed since (its economy is a new object)
+        or ``force``, and apply it to the gossip topics and the connection gate."""
         me = self.home.author
 
         def compute() -> tuple[object, Replication | None]:
@@ -251,7 +251,7 @@ class Node:
                 key: object = state.economy()
             except NotImplementedError:
                 key = None
-            if key is not None and key is self._replication_of:
+            if key is not None and key is self._replication_of and not force:
                 return key, None
             return key, replication_of(state, me)
 
