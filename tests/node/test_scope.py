@@ -3,9 +3,10 @@ topics per federation, the drop of gossip outside the scope, and ``allow_members
 
 The scope comes from the economy (SPEC §12) through one seam,
 ``coopledger.node._daemon.replication_of``; these tests replace it with a table they
-control (and ``refresh_replication(force=True)`` after changing it: the node caches the
-scope per economy object), so they do not depend on federation entries. Nodes run in one trio process
-over real loopback sockets (libp2p); every wait is on a condition under fail_after.
+control (and ``refresh_replication(force=True)`` after changing it: the node caches
+the scope per economy object), so they do not depend on federation entries. Nodes run
+in one trio process over real loopback sockets (libp2p); every wait is on a condition
+under fail_after.
 """
 
 from __future__ import annotations
