@@ -27,7 +27,17 @@ from rich.table import Table
 
 from coopledger.node import Home, Store, now_ms
 from coopledger.node import _econview as econview
-from coopledger.protocol import DecimalFormatError, Quantity
+from coopledger.protocol import (
+    GRANT_OUTCOMES,
+    NEED_CATEGORIES,
+    NEED_WHERE,
+    SURPLUS_WHAT,
+    UNIT_KINDS,
+    DecimalFormatError,
+    Quantity,
+    default_rules_value,
+)
+from coopledger.protocol._kinds import UNIT_NAME_PATTERN
 
 from ._client import ApiFailure, running_node
 from ._common import (
@@ -47,22 +57,8 @@ if TYPE_CHECKING:
     from coopledger.protocol._economy import Economy, Federation
 
 DAY_MS = 86_400_000
-UNIT_KINDS = ("time", "energy", "mass", "count", "credit")
-SURPLUS_WHAT = ("goods", "tool", "labour")
-GRANT_OUTCOMES = ("succeeded", "failed", "mixed", "abandoned")
-NEED_CATEGORIES = ("food", "repair", "energy", "housing", "care", "tools", "other")
-NEED_WHERE = ("inside", "outside")
-UNIT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-
-
-def default_rules() -> dict[str, Any]:
-    """SPEC §12.1's default rules, as `coop federation create` writes them."""
-    return {"units": [
-        {"name": "hour", "symbol": "h", "decimals": 2, "kind": "time", "credit_limit": "40"},
-        {"name": "kwh", "symbol": "kWh", "decimals": 3, "kind": "energy"},
-        {"name": "kg", "symbol": "kg", "decimals": 3, "kind": "mass"},
-        {"name": "item", "symbol": "items", "decimals": 0, "kind": "count"},
-    ], "fund_share": "0.1", "offer_expiry_days": 14}
+UNIT_NAME = UNIT_NAME_PATTERN
+default_rules = default_rules_value  # SPEC §12.1's defaults, as `federation create` writes
 
 
 # -- options ----------------------------------------------------------------------------

@@ -35,11 +35,14 @@ from ._codec import Value
 from ._decimal import ZERO, DecimalFormatError, Quantity
 from ._entry import Entry
 
-UNIT_KINDS = ("time", "energy", "mass", "count", "credit")
-NEED_CATEGORIES = ("food", "repair", "energy", "housing", "care", "tools", "other")
-SURPLUS_WHAT = ("goods", "tool", "labour")
-GRANT_OUTCOMES = ("succeeded", "failed", "mixed", "abandoned")
-NEED_WHERE = ("inside", "outside")
+# The enums live with the schemas (_kinds cannot import this module: _entry imports
+# _kinds, and this module imports _entry); re-exported here for the economy's readers.
+from ._kinds import GRANT_OUTCOMES as GRANT_OUTCOMES
+from ._kinds import NEED_CATEGORIES as NEED_CATEGORIES
+from ._kinds import NEED_WHERE as NEED_WHERE
+from ._kinds import SURPLUS_WHAT as SURPLUS_WHAT
+from ._kinds import UNIT_KINDS as UNIT_KINDS
+from ._kinds import default_rules_value
 
 FEDERATION_KINDS = ("federation.create", "federation.rules", "federation.invite",
                     "federation.join", "federation.leave")
@@ -155,14 +158,7 @@ class Rules:
         return cls(tuple(units), Quantity.parse(share), days)
 
 
-DEFAULT_RULES = Rules(
-    units=(Unit("hour", "h", 2, "time", Quantity(40, 0)),
-           Unit("kwh", "kWh", 3, "energy"),
-           Unit("kg", "kg", 3, "mass"),
-           Unit("item", "items", 0, "count")),
-    fund_share=Quantity(1, 1),
-    offer_expiry_days=14,
-)
+DEFAULT_RULES = Rules.from_value(default_rules_value())
 
 
 @dataclass(slots=True)
