@@ -778,6 +778,20 @@ def test_replication_scope(coops: tuple[Coop, ...]) -> None:
     assert econ.replication_scope(b.raw) is None
 
 
+def test_an_invite_to_a_second_federation_widens_the_scope(coops: tuple[Coop, ...]) -> None:
+    """A member of one federation that receives (by bundle: its node does not fetch
+    outsiders' logs) an invite to another replicates that one's co-ops from then on
+    (docs/federations.md, "Who sees what")."""
+    a, b, c, d = coops
+    federation(a, b)
+    other = federation(c, name="Lakeside")
+    assert economy(a, b, c, d).replication_scope(a.raw) == {a.raw, b.raw}
+    c.invite(other, a)
+    assert economy(a, b, c, d).replication_scope(a.raw) == {a.raw, b.raw, c.raw}
+    assert {f.name for f in economy(a, b, c, d).federations_of(a.raw)} == {
+        "Neighbourhood", "Lakeside"}
+
+
 def test_timeline_puts_an_entry_after_what_it_refs_whatever_the_clocks() -> None:
     """b's clock is an hour behind: its accept is timestamped before the offer, yet
     it applies after it (eff = the offer's ts), so the transfer completes."""
