@@ -27,6 +27,7 @@ is no other way for an entry to be dropped.
 from __future__ import annotations
 
 import datetime
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -239,6 +240,33 @@ class Transfer:
         """Still counts against the payer at time ``at``: accepted, or open and not
         expired (expires >= at)."""
         return self.status == "accepted" or (self.status == "open" and self.expires >= at)
+
+
+@dataclass(slots=True)
+class _Reserved:
+    """What one payer's open offers in one federation and unit reserve. The total is
+    kept as offers open, close and lapse (the timeline's eff never decreases, so an
+    offer that has lapsed stays lapsed), so a check costs O(log n), not a scan."""
+
+    total: Quantity = ZERO
+    by_expiry: list[tuple[int, bytes]] = field(default_factory=list)
+    counted: dict[bytes, Quantity] = field(default_factory=dict)
+
+    def add(self, transfer_id: bytes, amount: Quantity, expires: int) -> None:
+        self.total += amount
+        self.counted[transfer_id] = amount
+        heapq.heappush(self.by_expiry, (expires, transfer_id))
+
+    def release(self, transfer_id: bytes) -> None:
+        amount = self.counted.pop(transfer_id, None)
+        if amount is not None:
+            self.total -= amount
+
+    def at(self, eff: int) -> Quantity:
+        """The total reserved at ``eff``: offers with expires < eff have lapsed."""
+        while self.by_expiry and self.by_expiry[0][0] < eff:
+            self.release(heapq.heappop(self.by_expiry)[1])
+        return self.total
 
 
 @dataclass(frozen=True, slots=True)
@@ -661,7 +689,7 @@ class _Machine:
         self.eff = 0
         self.pending: dict[bytes, tuple[bytes, bytes]] = {}  # unused invite -> (fed, invitee)
         self.balance: dict[tuple[bytes, str, bytes], Quantity] = {}  # (fed, unit, coop)
-        self.open: dict[tuple[bytes, str, bytes], list[bytes]] = {}  # offers by payer
+        self.open: dict[tuple[bytes, str, bytes], _Reserved] = {}  # offers by payer
         self.alloc_of: dict[bytes, list[bytes]] = {}  # surplus offer/request -> allocations
 
     def run(self, entries: Iterable[Entry]) -> Economy:
@@ -797,6 +825,13 @@ class _Machine:
                 total += t.amount if t.amount is not None else self.econ.allocations[i].quantity
         return total
 
+    def _release(self, t: Transfer) -> None:
+        """``t`` closed: what it reserved is free (or, if accepted, in the balance)."""
+        if t.origin == "offer" and t.unit is not None:
+            pending = self.open.get((t.federation, t.unit, t.payer))
+            if pending is not None:
+                pending.release(t.id)
+
     def _offer(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         to, purpose, expires = b.coop("to"), b.text("purpose"), b.int("expires")
@@ -817,15 +852,14 @@ class _Machine:
                      None if unit is None else unit.name, items, purpose, e.ts, expires)
         if amount is not None and unit is not None:
             key = (fed.id, unit.name, e.author)
+            pending = self.open.setdefault(key, _Reserved())
             if unit.credit_limit is not None:
-                available = (self.balance.get(key, ZERO)
-                             - self._held(i for i in self.open.get(key, ())
-                                          if self.econ.transfers[i].status == "open")
+                available = (self.balance.get(key, ZERO) - pending.at(self.eff)
                              + unit.credit_limit)
                 if amount > available:
                     self._flag("offer-over-available", fed, unit.name, e.author, e,
                                amount, available)
-            self.open.setdefault(key, []).append(e.id)
+            pending.add(e.id, amount, expires)
         self.econ.transfers[e.id] = t
 
     def _closing(self, e: Entry, b: _Body) -> Transfer:
@@ -847,6 +881,7 @@ class _Machine:
         fed = self.econ.federations[t.federation]
         self._member(fed, e.author, "the receiver")
         t.status, t.closed_by, t.closed_ts = "accepted", e.id, e.ts
+        self._release(t)
         if t.amount is None or t.unit is None:
             return
         payer, receiver = (t.federation, t.unit, t.payer), (t.federation, t.unit, t.receiver)
@@ -860,6 +895,7 @@ class _Machine:
     def _decline(self, e: Entry, b: _Body) -> None:
         t = self._closing(e, b)
         t.status, t.closed_by, t.closed_ts = "declined", e.id, e.ts
+        self._release(t)
         a = self.econ.allocations.get(t.id)
         if a is not None:
             self.econ.surplus_offers[a.offer].allocated -= a.quantity

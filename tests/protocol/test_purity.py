@@ -41,7 +41,7 @@ def test_importing_protocol_and_crypto_loads_no_io_stack() -> None:
 # modules (socket, sqlite3, time, logging, subprocess, threading…) never get one.
 ALLOWED_IMPORTS = {
     "protocol": {"__future__", "collections.abc", "dataclasses", "datetime", "enum",
-                 "fractions", "functools",  # fractions: exact shares in the metrics
+                 "fractions", "functools", "heapq",  # fractions: exact shares in the metrics
                  "itertools",
                  "re", "struct", "typing", "unicodedata", "zlib", "msgpack", "coopledger",
                  "coopledger.crypto"},
