@@ -273,6 +273,7 @@ class Node:
         if new.authors is None:
             topics.add(self.config.network)
         self.p2p.set_topics(topics)
+        self.p2p.also_publish = frozenset({self.config.network})
         if self.config.allow_members:
             from ._p2p import peer_id_of
             self.p2p.set_members(None if new.authors is None

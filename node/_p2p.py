@@ -618,13 +618,18 @@ class P2P:
         the same bytes again within SEEN_TTL_S are a no-op)."""
         if self._pubsub is None:
             raise trio.ClosedResourceError("P2P is not running")
-        topics = sorted(self._subscribed)
+        topics = sorted(set(self._subscribed) | self.also_publish)
         if not topics:
             return
         await self._pubsub.publish(topics, data)
         log.debug("published %d bytes on %d topics", len(data), len(topics))
 
     # -- membership: topics and the gate
+
+    # Topics published to without being subscribed (GossipSub's fanout): the network
+    # topic, so that a co-op in no federation yet (an invitee) hears our entries at once
+    # rather than at its next periodic sync.
+    also_publish: frozenset[str] = frozenset()
 
     def set_topics(self, topics: Collection[str]) -> None:
         """Gossip on exactly ``topics`` from now on (applied by a task of the running

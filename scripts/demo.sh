@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A short tour. Part 1: three co-ops run their nodes on this machine (three daemons,
 # separate processes, libp2p on loopback); entries logged at each reach all; one node
-# stops, the others go on, it comes back and catches up. Part 2: a blackout — two
+# stops, the others go on, it comes back and catches up; they found a federation and
+# trade hours in double entry. Part 2: a blackout — two
 # co-ops swap a bundle file (as on a USB stick) and end with identical state.
 set -euo pipefail
 
@@ -89,6 +90,35 @@ step "The kitchen's node starts again and catches up (and hands over its own ent
 start_node "$KITCHEN" kitchen "/ip4/127.0.0.1/tcp/${PORT[garden]}"
 wait_converged 13 "$GARDEN" "$REPAIR" "$KITCHEN"
 for n in garden repair kitchen; do node_line "$DEMO/$n" "$n"; done
+
+step "The three found a federation: units, rules and a charter, written as entries"
+wait_for() {  # wait_for WHAT COMMAND...: poll until COMMAND succeeds (60 s at most)
+  local what=$1; shift
+  for _ in $(seq 1 600); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "gave up waiting for $what"; exit 1
+}
+invited() { coop federation show --home "$1" --json | python3 -c 'import json,sys
+sys.exit(0 if any(f["role"] == "invited" for f in json.load(sys.stdin)["federations"]) else 1)'; }
+coop federation create --home "$GARDEN" --name Riverside --charter "We share tools, hours and surplus."
+coop federation invite --home "$GARDEN" --federation Riverside --coop "Repair Collective"
+coop federation invite --home "$GARDEN" --federation Riverside --coop "Neighbourhood Kitchen"
+wait_for "repair's invite" invited "$REPAIR"
+coop federation join --home "$REPAIR" --federation Riverside
+wait_for "kitchen's invite" invited "$KITCHEN"
+coop federation join --home "$KITCHEN" --federation Riverside
+wait_converged 18 "$GARDEN" "$REPAIR" "$KITCHEN"
+coop federation show --home "$KITCHEN" Riverside
+
+step "Double entry: the garden offers 5 hours to the kitchen; the kitchen accepts"
+OFFER=$(coop transfer offer --home "$GARDEN" --federation Riverside --to "Neighbourhood Kitchen" \
+  --amount 5 --unit hour --for "raised beds built" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "  offer ${OFFER:0:16}… (5 hours reserved from the garden until accepted, declined or lapsed)"
+open_offer() { coop transfer list --home "$KITCHEN" --open --json | grep -q "$OFFER"; }
+wait_for "the offer at the kitchen" open_offer
+coop transfer accept --home "$KITCHEN" "${OFFER:0:12}"
+wait_converged 20 "$GARDEN" "$REPAIR" "$KITCHEN"
+echo "  mutual credit at the repair collective's node (balances sum to zero):"
+coop balance --home "$REPAIR"
 
 step "Every node stops cleanly and verifies its store"
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
