@@ -44,6 +44,7 @@ system-tools:
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/economy.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/sync.py
 
 clean:
