@@ -109,13 +109,9 @@ EVERYTHING = Replication()
 def replication_of(state: LedgerState, me: bytes) -> Replication:
     """The replication of co-op ``me`` from the economy of ``state`` (SPEC §12). The
     seam tests replace (``coopledger.node._daemon.replication_of``)."""
-    try:
-        economy = state.economy()
-        authors = economy.replication_scope(me)
-        feds = tuple(sorted(f.id for f in economy.federations_of(me)))
-    except NotImplementedError:  # the economy is not built yet: today's behaviour
-        return EVERYTHING
-    return Replication(authors, feds)
+    economy = state.economy()
+    return Replication(economy.replication_scope(me),
+                       tuple(sorted(f.id for f in economy.federations_of(me))))
 
 
 def federation_topic(network: str, federation: bytes) -> str:

@@ -202,11 +202,6 @@ def test_want_over_the_hello_limit_asks_for_everything(
     assert "over 2" in caplog.text
 
 
-def test_replication_of_without_an_economy_is_everything() -> None:
-    state = LedgerState()
-    try:
-        state.economy()
-    except NotImplementedError:
-        assert _daemon.replication_of(state, b"a" * 32) == _daemon.EVERYTHING
-    else:  # the economy exists: a co-op in no federation replicates everything
-        assert _daemon.replication_of(state, b"a" * 32) == Replication(None, ())
+def test_a_coop_in_no_federation_replicates_everything() -> None:
+    assert _daemon.replication_of(LedgerState(), b"a" * 32) == Replication(None, ()) \
+        == _daemon.EVERYTHING
