@@ -106,10 +106,13 @@ async def test_federation_members_replicate_each_other_not_outsiders(
             # sync: c is not on the federation's topic) ...
             a.request_sync(c.p2p.peer_id)
             await until("a's federation reaches c", lambda: c.arrival(b_entry.id))
-            # ... and a never gets c's, by sync or by gossip.
-            a.request_sync(c.p2p.peer_id)
-            before = a._syncs[c.p2p.peer_id].sessions
+            # ... and a never gets c's, by sync or by gossip. (Wait for any session in
+            # flight to end first: request_sync does nothing while one runs.)
             later = await c.append("x.note", {"text": "c, later"})
+            await until("no a-c session in flight",
+                        lambda: not a._syncs[c.p2p.peer_id].active)
+            before = a._syncs[c.p2p.peer_id].sessions
+            a.request_sync(c.p2p.peer_id)
             await until("another a-c session", lambda: a._syncs[c.p2p.peer_id].sessions
                         > before and not a._syncs[c.p2p.peer_id].active)
             assert not await holds(a, c_entry.id) and not await holds(a, later.id)
