@@ -13,6 +13,7 @@ stdlib client run in the namespace.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -21,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,10 @@ class Daemon:
             raise AssertionError(f"coop {' '.join(args)} at {self.name} failed "
                                  f"({r.returncode}): {r.stderr}")
         return r
+
+    def coop_json(self, *args: str) -> Any:
+        """Run a `coop` command with --json here and parse what it prints."""
+        return json.loads(self.coop(*args, "--json").stdout)
 
     def init(self) -> None:
         self.coop("init", "--name", self.name)
@@ -253,6 +258,25 @@ class Daemon:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+@contextlib.contextmanager
+def initialised(root: Path, names: Iterable[str]) -> Iterator[dict[str, Daemon]]:
+    """One initialised home per name (daemons not started); on the way out every
+    daemon is killed, a test fails if one logged a caught bug (``close_all``), and each
+    log's tail is printed (pytest shows it when the test failed)."""
+    ds = {name: Daemon(root, name) for name in names}
+    try:
+        for d in ds.values():
+            d.init()
+        yield ds
+    finally:
+        try:
+            close_all(ds.values())
+        finally:
+            for d in ds.values():
+                print(f"\n----- {d.name} ({d.log_path}), last lines -----\n"
+                      f"{d.log_tail(40)}")
 
 
 def close_all(daemons: Iterable[Daemon]) -> None:

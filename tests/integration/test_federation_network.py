@@ -8,14 +8,13 @@ which goes through each home's running node (the same path a member's terminal u
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from coopledger.node.testing import Daemon, close_all, converged, wait_for
+from coopledger.node.testing import Daemon, converged, initialised, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,20 +23,12 @@ SYNC_S = 60
 
 @pytest.fixture
 def coops(tmp_path: Path) -> Iterator[dict[str, Daemon]]:
-    ds = {name: Daemon(tmp_path, name) for name in ("garden", "repair", "bakery")}
-    try:
-        for d in ds.values():
-            d.init()
+    with initialised(tmp_path, ("garden", "repair", "bakery")) as ds:
         yield ds
-    finally:
-        close_all(ds.values())
-        for d in ds.values():
-            print(f"\n----- {d.name} ({d.log_path}), last lines -----\n{d.log_tail(40)}")
 
 
 def cj(d: Daemon, *args: str) -> Any:
-    """Run a `coop` command with --json at ``d`` and parse what it prints."""
-    return json.loads(d.coop(*args, "--json").stdout)
+    return d.coop_json(*args)
 
 
 def same_everywhere(ds: list[Daemon], *args: str,

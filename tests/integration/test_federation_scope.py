@@ -4,14 +4,13 @@ co-op outside their federation; with allow_members a member's node refuses it.""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from coopledger.node.testing import Daemon, close_all, converged, wait_for
+from coopledger.node.testing import Daemon, converged, initialised, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -20,19 +19,12 @@ SYNC_S = 60
 
 @pytest.fixture
 def coops(tmp_path: Path) -> Iterator[dict[str, Daemon]]:
-    ds = {name: Daemon(tmp_path, name) for name in ("garden", "repair", "kitchen")}
-    try:
-        for d in ds.values():
-            d.init()
+    with initialised(tmp_path, ("garden", "repair", "kitchen")) as ds:
         yield ds
-    finally:
-        close_all(ds.values())
-        for d in ds.values():
-            print(f"\n----- {d.name} ({d.log_path}), last lines -----\n{d.log_tail(40)}")
 
 
 def cj(d: Daemon, *args: str) -> Any:
-    return json.loads(d.coop(*args, "--json").stdout)
+    return d.coop_json(*args)
 
 
 def holds(d: Daemon, entry_id: str) -> bool:
