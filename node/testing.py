@@ -261,11 +261,14 @@ class Daemon:
 
 
 @contextlib.contextmanager
-def initialised(root: Path, names: Iterable[str]) -> Iterator[dict[str, Daemon]]:
-    """One initialised home per name (daemons not started); on the way out every
-    daemon is killed, a test fails if one logged a caught bug (``close_all``), and each
-    log's tail is printed (pytest shows it when the test failed)."""
-    ds = {name: Daemon(root, name) for name in names}
+def initialised(root: Path, names: Iterable[str],
+                make: Callable[[str], Daemon] | None = None, *, tail: int = 40
+                ) -> Iterator[dict[str, Daemon]]:
+    """One initialised home per name (daemons not started; ``make(name)`` builds each,
+    default ``Daemon(root, name)``); on the way out every daemon is killed, a test
+    fails if one logged a caught bug (``close_all``), and each log's last ``tail``
+    lines are printed (pytest shows them when the test failed)."""
+    ds = {name: make(name) if make else Daemon(root, name) for name in names}
     try:
         for d in ds.values():
             d.init()
@@ -276,7 +279,7 @@ def initialised(root: Path, names: Iterable[str]) -> Iterator[dict[str, Daemon]]
         finally:
             for d in ds.values():
                 print(f"\n----- {d.name} ({d.log_path}), last lines -----\n"
-                      f"{d.log_tail(40)}")
+                      f"{d.log_tail(tail)}")
 
 
 def close_all(daemons: Iterable[Daemon]) -> None:

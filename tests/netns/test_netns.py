@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from coopledger.node.testing import Daemon, close_all, converged, wait_for
+from coopledger.node.testing import Daemon, converged, initialised, wait_for
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -172,18 +172,10 @@ def federation(tmp_path: Path, net: Net) -> Iterator[dict[str, Daemon]]:
     """One initialised home per co-op, each Daemon bound to its namespace (not started).
     Teardown kills what is still running and prints each daemon's log tail, which
     pytest shows only when the test failed."""
-    ds = {coop: Daemon(tmp_path, coop, port=P2P_PORT, netns=net.hosts[coop],
-                       host=net.addrs[coop]) for coop in COOPS}
-    try:
-        for d in ds.values():
-            d.init()
+    with initialised(tmp_path, COOPS, lambda coop: Daemon(
+            tmp_path, coop, port=P2P_PORT, netns=net.hosts[coop], host=net.addrs[coop]),
+            tail=60) as ds:
         yield ds
-    finally:
-        try:
-            close_all(ds.values())
-        finally:
-            for d in ds.values():
-                print(f"\n----- {d.name} ({d.log_path}), last lines -----\n{d.log_tail(60)}")
 
 
 def _held(d: Daemon) -> int:
