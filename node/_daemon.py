@@ -243,11 +243,8 @@ class Node:
 
         def compute() -> tuple[object, Replication | None]:
             state = self.store.store.state()
-            try:
-                key: object = state.economy()
-            except NotImplementedError:
-                key = None
-            if key is not None and key is self._replication_of and not force:
+            key = state.economy()  # cached: a new object only after an economic entry
+            if key is self._replication_of and not force:
                 return key, None
             return key, replication_of(state, me)
 
