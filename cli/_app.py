@@ -51,7 +51,7 @@ from coopledger.protocol import (
     decode_entry,
 )
 
-from . import _exchange, _federation
+from . import _exchange, _federation, _keys, _lottery, _mandates, _proposals
 from ._client import ApiFailure, running_node
 from ._common import (
     CoopError,
@@ -528,6 +528,10 @@ def _report_json(r: ImportReport) -> dict[str, Any]:
 app.command("peers")(peers)  # defined with `coop node` (cli/_node.py), listed here
 _federation.register(app)
 _exchange.register(app)
+_keys.register(app)
+_mandates.register(app)
+_lottery.register(app)
+_proposals.register(app)
 
 
 # -- entry point --------------------------------------------------------------------

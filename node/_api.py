@@ -55,6 +55,7 @@ from coopledger import __version__
 from coopledger.protocol import BundleError, Entry, ValidationError
 
 from . import _econview as econview
+from . import _govview as govview
 from ._bundles import ImportReport
 from ._errors import AppendError, NodeError, StoreError
 from ._jsonview import jsonable
@@ -330,6 +331,20 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
             return JSONResponse(result)
         return handler
 
+    def governance_view(view: str) -> Handler:
+        """GET handler of one view of self-government (node/_govview.py)."""
+        async def handler(request: Request) -> Response:
+            params = dict(request.query_params)
+            if len(params) != len(request.query_params.multi_items()):
+                raise ApiError(400, "invalid:request", "a query parameter is repeated")
+            params.update(request.path_params)
+            author = service.status().get("author")
+            me = bytes.fromhex(author) if isinstance(author, str) else None
+            result = await service.query(
+                lambda store: govview.answer(store, view, params, me=me))
+            return JSONResponse(result)
+        return handler
+
     async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's own 404 (no route) and 405 (wrong method), in our shape.
         assert isinstance(exc, HTTPException)
@@ -358,6 +373,8 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
         Route("/v1/fund", guarded(economy_view("fund")), methods=["GET"]),
         Route("/v1/exceptions", guarded(economy_view("exceptions")), methods=["GET"]),
         Route("/v1/metrics", guarded(economy_view("metrics")), methods=["GET"]),
+        *(Route(v.path, guarded(governance_view(name)), methods=["GET"])
+          for name, v in govview.VIEWS.items()),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
@@ -441,6 +458,16 @@ def _view(view: str, summary: str, *, path_param: bool = False) -> dict[str, Any
                "required": n in required, "description": _Q_DOC[n], "schema": _Q_SCHEMA[n]}
               for n in sorted(allowed)]
     return {"get": {"summary": summary, "parameters": params, "responses": {
+        "200": _json({"type": "object"}, "The view (docs/api.md shows its fields)"),
+        **_VIEW_ERRORS}}}
+
+
+def _gov_view(v: govview.GovView) -> dict[str, Any]:
+    params = [{"name": n, "in": "path", "required": True, "description": n,
+               "schema": {"type": "string"}} for n in v.path_params]
+    params += [{"name": n, "in": "query", "required": n in v.required, "description": doc,
+                "schema": {"type": "string"}} for n, doc in sorted(v.params.items())]
+    return {"get": {"summary": v.summary, "parameters": params, "responses": {
         "200": _json({"type": "object"}, "The view (docs/api.md shows its fields)"),
         **_VIEW_ERRORS}}}
 
@@ -564,5 +591,6 @@ OPENAPI: dict[str, Any] = {
         "/v1/exceptions": _view(
             "exceptions", "Exceptions the fold flagged, and invalid economic entries"),
         "/v1/metrics": _view("metrics", "Sovereignty metrics"),
+        **{v.path: _gov_view(v) for v in govview.VIEWS.values()},
     },
 }

@@ -41,7 +41,7 @@ from typing import Any, cast
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
-    ECONOMY_KINDS,
+    COMMONS_KINDS,
     AuthorState,
     DecimalFormatError,
     Entry,
@@ -147,7 +147,7 @@ def _load_economic(db: sqlite3.Connection, state: LedgerState) -> None:
     """Restore ``state.economic`` (SPEC §12) from the entries: the applied entries of
     the economic kinds, i.e. those at a seq within their author's applied length
     (which holds one entry per seq). They are read, not re-folded."""
-    kinds = sorted(ECONOMY_KINDS)
+    kinds = sorted(COMMONS_KINDS)
     for author, seq, raw in db.execute(
         f"SELECT author, seq, raw FROM entries WHERE kind IN ({','.join('?' * len(kinds))})",
         kinds,

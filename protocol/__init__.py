@@ -18,6 +18,7 @@ from ._codec import decode as decode
 from ._codec import encode as encode
 from ._decimal import DecimalFormatError as DecimalFormatError
 from ._decimal import Quantity as Quantity
+from ._economy import COMMONS_KINDS as COMMONS_KINDS
 from ._economy import ECONOMY_KINDS as ECONOMY_KINDS
 from ._economy import Economy as Economy
 from ._economy import compute_economy as compute_economy
@@ -59,7 +60,9 @@ from ._fold import fold_source as fold_source
 from ._kinds import ENERGY_FLOWS as ENERGY_FLOWS
 from ._kinds import ENERGY_SOURCES as ENERGY_SOURCES
 from ._kinds import GOODS_FLOWS as GOODS_FLOWS
+from ._kinds import GOVERNANCE_KINDS as GOVERNANCE_KINDS
 from ._kinds import GRANT_OUTCOMES as GRANT_OUTCOMES
+from ._kinds import KEY_KINDS as KEY_KINDS
 from ._kinds import KNOWN_KINDS as KNOWN_KINDS
 from ._kinds import LABOR_CATEGORIES as LABOR_CATEGORIES
 from ._kinds import MATERIAL_DIRECTIONS as MATERIAL_DIRECTIONS

@@ -27,14 +27,21 @@ is no other way for an entry to be dropped.
 from __future__ import annotations
 
 import datetime
+import functools
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from . import _governance as governance
 from ._codec import Value
-from ._decimal import ZERO, DecimalFormatError, Quantity
+from ._decimal import ZERO, Quantity
 from ._entry import Entry
+from ._governance import Governance
+from ._judge import Body, timeline
+from ._judge import Reject as _Reject
+from ._judge import short as _short
+from ._kinds import GOVERNANCE_KINDS, KEY_KINDS, default_rules_value
 
 # The enums live with the schemas (_kinds cannot import this module: _entry imports
 # _kinds, and this module imports _entry); re-exported here for the economy's readers.
@@ -43,7 +50,6 @@ from ._kinds import NEED_CATEGORIES as NEED_CATEGORIES
 from ._kinds import NEED_WHERE as NEED_WHERE
 from ._kinds import SURPLUS_WHAT as SURPLUS_WHAT
 from ._kinds import UNIT_KINDS as UNIT_KINDS
-from ._kinds import default_rules_value
 
 FEDERATION_KINDS = ("federation.create", "federation.rules", "federation.invite",
                     "federation.join", "federation.leave")
@@ -54,6 +60,9 @@ ECONOMY_KINDS = frozenset((
     "fund.surplus", "fund.contribute", "fund.grant", "fund.report",
     "need.declare", "need.met",
 ))
+# What the commons' machine reads: the economy's kinds and those of self-government
+# (SPEC §13); the state keeps the applied entries of these kinds whole.
+COMMONS_KINDS = ECONOMY_KINDS | GOVERNANCE_KINDS
 
 # Reason codes of invalid entries (SPEC §12.4), one sentence of detail each.
 REASON_CODES = frozenset((
@@ -70,10 +79,6 @@ ViewStatus = Literal["open", "lapsed", "accepted", "declined"]
 
 _DAY_MS = 86_400_000
 _EPOCH = datetime.date(1970, 1, 1)
-
-
-def _short(raw: bytes) -> str:
-    return raw[:4].hex() + "…"
 
 
 def _mul(a: Quantity, b: Quantity) -> Quantity:
@@ -404,6 +409,8 @@ class Economy:
     invites: dict[bytes, tuple[bytes, bytes, bytes]] = field(default_factory=dict)
     # per federation: fund balances, due and contributed (``overdue`` left empty)
     funds: dict[bytes, FundView] = field(default_factory=dict)
+    # self-government (SPEC §13): keys, mandates, roles, lotteries, proposals
+    gov: Governance = field(default_factory=Governance)
 
     def balances(self, federation: bytes) -> dict[tuple[str, bytes], Quantity]:
         """(unit, coop) -> balance, every member that ever had a completed transfer
@@ -514,7 +521,12 @@ class Economy:
         # the column-by-column order of §5.
         rows = sorted(tuple(str(c) for c in x.to_row()) for x in self.exceptions)
         exceptions: list[Value] = [list[Value](r) for r in rows]
-        return {"federations": feds, "invalid": invalid, "exceptions": exceptions}
+        value: dict[str, Value] = {"federations": feds, "invalid": invalid,
+                                   "exceptions": exceptions}
+        # Only when a §13 kind applied, so economies without them hash as before.
+        if self.gov.seen:
+            value["governance"] = self.gov.to_value()
+        return value
 
     def _federation_value(self, f: Federation) -> dict[str, Value]:
         fid = f.id
@@ -560,117 +572,9 @@ class Economy:
         }
 
 
-# --------------------------------------------------------------------------- timeline
+# ------------------------------------------------------------------------ the rules
 
-def _timeline(entries: Iterable[Entry]) -> list[tuple[int, int, Entry]]:
-    """The economic entries as (eff, depth, entry) in timeline order (SPEC §12.3).
-
-    Only the economic entries are looked at: an entry's *predecessor* is the economic
-    entry of the same author with the next lower seq among them, and refs to anything
-    that is not one of them are ignored. So the result is the same whether or not the
-    caller also passes the other applied entries."""
-    by_id: dict[bytes, Entry] = {}
-    for e in entries:
-        if e.kind in ECONOMY_KINDS:
-            by_id[e.id] = e
-    logs: dict[bytes, list[Entry]] = {}
-    for e in by_id.values():
-        logs.setdefault(e.author, []).append(e)
-    parents: dict[bytes, list[bytes]] = {}
-    for log in logs.values():
-        log.sort(key=lambda e: (e.seq, e.id))
-        for n, e in enumerate(log):
-            ps = [r for r in e.refs if r in by_id]
-            if n:
-                ps.append(log[n - 1].id)
-            parents[e.id] = ps
-    eff: dict[bytes, int] = {}
-    depth: dict[bytes, int] = {}
-    visiting: set[bytes] = set()
-    # Iterative depth-first walk: logs can be far longer than Python's recursion limit.
-    for root in sorted(by_id):
-        stack: list[tuple[bytes, bool]] = [(root, False)]
-        while stack:
-            i, ready = stack.pop()
-            if ready:
-                ps = [p for p in parents[i] if p in eff]
-                eff[i] = max([by_id[i].ts, *(eff[p] for p in ps)])
-                depth[i] = 1 + max((depth[p] for p in ps), default=0)
-                continue
-            if i in eff or i in visiting:
-                continue  # done, or (impossible with hash ids) a cycle
-            visiting.add(i)
-            stack.append((i, True))
-            stack.extend((p, False) for p in parents[i] if p not in eff)
-    order = sorted(by_id, key=lambda i: (eff[i], depth[i], i))
-    return [(eff[i], depth[i], by_id[i]) for i in order]
-
-
-# ----------------------------------------------------------------------- body access
-
-class _Reject(Exception):
-    """An entry breaks a rule of §12.4: it is recorded as invalid, with no effect."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
-class _Body:
-    """Typed reads of a body. The kind schemas (§12.2) already guarantee the shapes;
-    a body that is not as promised (an entry decoded by a build without the schemas)
-    is rejected as ``malformed`` rather than crashing the fold."""
-
-    def __init__(self, entry: Entry) -> None:
-        self.entry = entry
-        self.body = entry.body
-
-    def _bad(self, key: str, what: str) -> _Reject:
-        return _Reject("malformed", f"field {key!r} is not {what}")
-
-    def text(self, key: str) -> str:
-        v = self.body.get(key)
-        if not isinstance(v, str) or not v:
-            raise self._bad(key, "text")
-        return v
-
-    def int(self, key: str) -> int:
-        v = self.body.get(key)
-        if type(v) is not int:
-            raise self._bad(key, "an integer")
-        return v
-
-    def ref(self, key: str) -> bytes:
-        v = self.body.get(key)
-        try:
-            raw = bytes.fromhex(v) if isinstance(v, str) and v == v.lower() else b""
-        except ValueError:
-            raw = b""
-        if len(raw) != 32 or raw not in self.entry.refs:
-            raise self._bad(key, "the hex id of an entry listed in refs")
-        return raw
-
-    def coop(self, key: str) -> bytes:
-        v = self.body.get(key)
-        try:
-            raw = bytes.fromhex(v) if isinstance(v, str) and v == v.lower() else b""
-        except ValueError:
-            raw = b""
-        if len(raw) != 32:
-            raise self._bad(key, "the hex key of a co-op")
-        return raw
-
-    def dec(self, key: str, *, zero_ok: bool = False) -> Quantity:
-        v = self.body.get(key)
-        try:
-            q = Quantity.parse(v) if isinstance(v, str) else None
-        except DecimalFormatError:
-            q = None
-        if q is None or q.units < 0 or (q.units == 0 and not zero_ok):
-            raise self._bad(key, "a positive decimal")
-        return q
-
+class _Body(Body):
     def rules(self, key: str) -> Rules:
         try:
             return Rules.from_value(self.body.get(key))
@@ -678,22 +582,28 @@ class _Body:
             raise self._bad(key, "a rules map") from exc
 
 
-# ------------------------------------------------------------------------ the rules
-
 class _Machine:
     """Walks the timeline once; each ``_<kind>`` method judges one entry against the
     state left by the entries before it and applies it, or raises _Reject."""
 
     def __init__(self) -> None:
         self.econ = Economy()
+        self.gov = self.econ.gov
         self.eff = 0
+        # The identity the entry being judged acts for (SPEC §13.2): its author's co-op.
+        self.actor = b""
         self.pending: dict[bytes, tuple[bytes, bytes]] = {}  # unused invite -> (fed, invitee)
         self.balance: dict[tuple[bytes, str, bytes], Quantity] = {}  # (fed, unit, coop)
         self.open: dict[tuple[bytes, str, bytes], _Reserved] = {}  # offers by payer
         self.alloc_of: dict[bytes, list[bytes]] = {}  # surplus offer/request -> allocations
 
     def run(self, entries: Iterable[Entry]) -> Economy:
-        handlers = {
+        commons = [e for e in entries if e.kind in COMMONS_KINDS]
+        governance.prepare(self, commons)
+        for entry_id, (code, detail) in self.gov.ids.invalid.items():
+            e = self.gov.ids.entries[entry_id]
+            self.econ.invalid[entry_id] = Invalid(entry_id, e.kind, e.author, code, detail)
+        handlers: dict[str, Callable[[Entry, _Body], None]] = {
             "federation.create": self._create, "federation.rules": self._rules,
             "federation.invite": self._invite, "federation.join": self._join,
             "federation.leave": self._leave, "transfer.offer": self._offer,
@@ -704,17 +614,26 @@ class _Machine:
             "fund.report": self._fund_report, "need.declare": self._need_declare,
             "need.met": self._need_met,
         }
-        for eff, _depth, e in _timeline(entries):
+        for kind, fn in governance.handlers().items():
+            handlers[kind] = functools.partial(fn, self)
+        for eff, _depth, e in timeline(commons, COMMONS_KINDS - KEY_KINDS):
             self.eff = eff
             try:
+                self.actor = governance.acting(self, e)
                 handlers[e.kind](e, _Body(e))
             except _Reject as r:
                 self.econ.invalid[e.id] = Invalid(e.id, e.kind, e.author, r.code, r.detail)
         return self.econ
 
-    # -- helpers
+    # -- helpers (also used by the governance areas: ``federation``, ``member``)
 
-    def _fed(self, b: _Body) -> Federation:
+    def federation(self, b: Body) -> Federation:
+        return self._fed(b)
+
+    def member(self, fed: Federation, coop: bytes, who: str) -> None:
+        self._member(fed, coop, who)
+
+    def _fed(self, b: Body) -> Federation:
         fid = b.ref("federation")
         fed = self.econ.federations.get(fid)
         if fed is None:
@@ -752,15 +671,15 @@ class _Machine:
 
     def _create(self, e: Entry, b: _Body) -> None:
         rules = b.rules("rules")
-        fed = Federation(e.id, b.text("name"), b.text("charter"), e.author, self.eff,
+        fed = Federation(e.id, b.text("name"), b.text("charter"), self.actor, self.eff,
                          rules, rules_history=[(self.eff, rules)])
-        fed.members[e.author] = [(self.eff, None)]
+        fed.members[self.actor] = [(self.eff, None)]
         self.econ.federations[e.id] = fed
 
     def _rules(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         rules = b.rules("rules")
-        if e.author != fed.founder:
+        if self.actor != fed.founder:
             raise _Reject("not-the-founder", "only the founder may amend the rules")
         fed.rules = rules
         fed.rules_history.append((self.eff, rules))
@@ -768,34 +687,34 @@ class _Machine:
     def _invite(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         invitee = b.coop("invitee")
-        self._member(fed, e.author, "the inviter")
+        self._member(fed, self.actor, "the inviter")
         if fed.is_member(invitee):
             raise _Reject("already-member", f"co-op {_short(invitee)} is already a "
                           "member")
         fed.invited[invitee] = e.id
         self.pending[e.id] = (fed.id, invitee)
-        self.econ.invites[e.id] = (fed.id, e.author, invitee)
+        self.econ.invites[e.id] = (fed.id, self.actor, invitee)
 
     def _join(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         invite = b.ref("invite")
-        if fed.is_member(e.author):
+        if fed.is_member(self.actor):
             raise _Reject("already-member", "the co-op is already a member")
-        if self.pending.get(invite) != (fed.id, e.author):
+        if self.pending.get(invite) != (fed.id, self.actor):
             raise _Reject("not-invited", f"entry {_short(invite)} is not an unused "
                           "invite of this co-op to this federation")
         # A join uses up every pending invite of the co-op to the federation: rejoining
         # after a leave needs an invite made after the leave.
         for i, (f, who) in list(self.pending.items()):
-            if f == fed.id and who == e.author:
+            if f == fed.id and who == self.actor:
                 del self.pending[i]
-        del fed.invited[e.author]
-        fed.members.setdefault(e.author, []).append((self.eff, None))
+        del fed.invited[self.actor]
+        fed.members.setdefault(self.actor, []).append((self.eff, None))
 
     def _leave(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
-        self._member(fed, e.author, "the co-op")
-        spans = fed.members[e.author]
+        self._member(fed, self.actor, "the co-op")
+        spans = fed.members[self.actor]
         spans[-1] = (spans[-1][0], self.eff)
 
     # -- transfers
@@ -841,23 +760,23 @@ class _Machine:
         items = self._items(b)
         if amount is None and not items:
             raise b._bad("amount", "given, and there are no items")
-        self._member(fed, e.author, "the payer")
-        if to == e.author:
+        self._member(fed, self.actor, "the payer")
+        if to == self.actor:
             raise _Reject("wrong-target", "a co-op cannot make an offer to itself")
         self._member(fed, to, "the receiver")
         if expires <= e.ts:
             raise _Reject("expires-before-offered", "the offer expires before it is made")
         unit = self._unit(fed, b, amount) if amount is not None else None
-        t = Transfer(e.id, "offer", fed.id, e.author, to, amount,
+        t = Transfer(e.id, "offer", fed.id, self.actor, to, amount,
                      None if unit is None else unit.name, items, purpose, e.ts, expires)
         if amount is not None and unit is not None:
-            key = (fed.id, unit.name, e.author)
+            key = (fed.id, unit.name, self.actor)
             pending = self.open.setdefault(key, _Reserved())
             if unit.credit_limit is not None:
                 available = (self.balance.get(key, ZERO) - pending.at(self.eff)
                              + unit.credit_limit)
                 if amount > available:
-                    self._flag("offer-over-available", fed, unit.name, e.author, e,
+                    self._flag("offer-over-available", fed, unit.name, self.actor, e,
                                amount, available)
             pending.add(e.id, amount, expires)
         self.econ.transfers[e.id] = t
@@ -868,7 +787,7 @@ class _Machine:
         if t is None:
             raise _Reject("not-an-offer", f"entry {_short(oid)} is not a valid offer or "
                           "allocation")
-        if e.author != t.receiver:
+        if self.actor != t.receiver:
             raise _Reject("not-the-receiver", "only the receiver may accept or decline")
         if t.status != "open":
             raise _Reject(f"already-{t.status}", f"the offer was already {t.status}")
@@ -879,7 +798,7 @@ class _Machine:
         if e.ts > t.expires:
             raise _Reject("expired", "the accept is timestamped after the offer expired")
         fed = self.econ.federations[t.federation]
-        self._member(fed, e.author, "the receiver")
+        self._member(fed, self.actor, "the receiver")
         t.status, t.closed_by, t.closed_ts = "accepted", e.id, e.ts
         self._release(t)
         if t.amount is None or t.unit is None:
@@ -907,16 +826,16 @@ class _Machine:
         fed = self._fed(b)
         what, item, quantity = b.text("what"), b.text("item"), b.dec("quantity")
         unit, until = b.text("unit"), b.text("until")
-        self._member(fed, e.author, "the offering co-op")
-        self.econ.surplus_offers[e.id] = SurplusOffer(e.id, fed.id, e.author, what, item,
+        self._member(fed, self.actor, "the offering co-op")
+        self.econ.surplus_offers[e.id] = SurplusOffer(e.id, fed.id, self.actor, what, item,
                                                       quantity, unit, until, ZERO)
 
     def _surplus_request(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         item, quantity = b.text("item"), b.dec("quantity")
         unit, until = b.text("unit"), b.text("until")
-        self._member(fed, e.author, "the requesting co-op")
-        self.econ.surplus_requests[e.id] = SurplusRequest(e.id, fed.id, e.author, item,
+        self._member(fed, self.actor, "the requesting co-op")
+        self.econ.surplus_requests[e.id] = SurplusRequest(e.id, fed.id, self.actor, item,
                                                           quantity, unit, until, ZERO)
 
     def _allocate(self, e: Entry, b: _Body) -> None:
@@ -933,7 +852,7 @@ class _Machine:
         fed = self.econ.federations[so.federation]
         if sr.federation != so.federation:
             raise _Reject("wrong-target", "the request is in another federation")
-        self._member(fed, e.author, "the allocating co-op")
+        self._member(fed, self.actor, "the allocating co-op")
         if so.author == sr.author:
             raise _Reject("wrong-target", "the offer and the request are the same co-op's")
         if so.unit.casefold() != sr.unit.casefold():
@@ -952,7 +871,7 @@ class _Machine:
         self.econ.transfers[e.id] = Transfer(
             e.id, "allocation", fed.id, so.author, sr.author, None, None,
             (Item(so.item, quantity, so.unit),), f"surplus sprint {sprint}", e.ts, expires)
-        self.econ.allocations[e.id] = Allocation(e.id, sprint, oid, rid, quantity, e.author)
+        self.econ.allocations[e.id] = Allocation(e.id, sprint, oid, rid, quantity, self.actor)
         self.alloc_of.setdefault(oid, []).append(e.id)
         self.alloc_of.setdefault(rid, []).append(e.id)
         so.allocated += quantity
@@ -963,35 +882,35 @@ class _Machine:
     def _fund_surplus(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         period, amount = b.text("period"), b.dec("amount", zero_ok=True)
-        self._member(fed, e.author, "the co-op")
+        self._member(fed, self.actor, "the co-op")
         unit = self._unit(fed, b, amount)
         # The last surplus on the timeline for a (co-op, period, unit) is in force: a
         # second entry corrects the first.
-        self._book(fed).due[(e.author, period, unit.name)] = _mul(fed.rules.fund_share,
+        self._book(fed).due[(self.actor, period, unit.name)] = _mul(fed.rules.fund_share,
                                                                   amount)
 
     def _fund_contribute(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         period, amount = b.text("period"), b.dec("amount")
-        self._member(fed, e.author, "the co-op")
+        self._member(fed, self.actor, "the co-op")
         unit = self._unit(fed, b, amount)
         book = self._book(fed)
         book.balances[unit.name] = book.balances.get(unit.name, ZERO) + amount
-        key = (e.author, period, unit.name)
+        key = (self.actor, period, unit.name)
         book.contributed[key] = book.contributed.get(key, ZERO) + amount
 
     def _fund_grant(self, e: Entry, b: _Body) -> None:
         fed = self._fed(b)
         to, experiment = b.coop("to"), b.text("experiment")
         amount, due = b.dec("amount"), b.text("report_due")
-        self._member(fed, e.author, "the grantor")
+        self._member(fed, self.actor, "the grantor")
         self._member(fed, to, "the grantee")
         unit = self._unit(fed, b, amount)
         book = self._book(fed)
         book.balances[unit.name] = after = book.balances.get(unit.name, ZERO) - amount
         if after < ZERO:
-            self._flag("grant-over-fund", fed, unit.name, e.author, e, after, ZERO)
-        self.econ.grants[e.id] = Grant(e.id, fed.id, e.author, to, experiment, amount,
+            self._flag("grant-over-fund", fed, unit.name, self.actor, e, after, ZERO)
+        self.econ.grants[e.id] = Grant(e.id, fed.id, self.actor, to, experiment, amount,
                                        unit.name, due)
 
     def _fund_report(self, e: Entry, b: _Body) -> None:
@@ -999,7 +918,7 @@ class _Machine:
         g = self.econ.grants.get(gid)
         if g is None:
             raise _Reject("not-a-grant", f"entry {_short(gid)} is not a valid fund.grant")
-        if e.author != g.to:
+        if self.actor != g.to:
             raise _Reject("not-the-grantee", "only the grantee may report on a grant")
         if g.report is not None:
             raise _Reject("already-reported", "the grant already has a report")
@@ -1011,8 +930,8 @@ class _Machine:
         fed = self._fed(b)
         category, quantity = b.text("category"), b.dec("quantity")
         unit, period = b.text("unit"), b.text("period")
-        self._member(fed, e.author, "the co-op")
-        self.econ.needs[e.id] = Need(e.id, fed.id, e.author, category, quantity, unit,
+        self._member(fed, self.actor, "the co-op")
+        self.econ.needs[e.id] = Need(e.id, fed.id, self.actor, category, quantity, unit,
                                      period, ZERO, ZERO)
 
     def _need_met(self, e: Entry, b: _Body) -> None:
@@ -1022,7 +941,7 @@ class _Machine:
         n = self.econ.needs.get(nid)
         if n is None:
             raise _Reject("not-a-need", f"entry {_short(nid)} is not a valid need.declare")
-        if e.author != n.author:
+        if self.actor != n.author:
             raise _Reject("not-the-declarer", "only the co-op that declared a need may "
                           "record it met")
         if where == "inside":

@@ -19,8 +19,11 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import cast
+
+from coopledger import crypto
 
 from ._codec import Value
 from ._decimal import ZERO, DecimalFormatError, Quantity
@@ -47,12 +50,31 @@ NEED_WHERE = ("inside", "outside")
 # Units whose balances may go negative against a credit limit (SPEC §12.1).
 CREDIT_UNIT_KINDS = ("time", "credit")
 
+# The enums of SPEC §13 (self-government).
+KEY_POWERS = ("node", "recovery", "delegate")
+REVOKE_REASONS = ("rotated", "lost", "compromised", "left", "other")
+MANDATE_ACTIONS = ("vote", "propose", "allocate", "transfer", "surplus", "lottery")
+VERDICTS = ("kept", "exceeded")
+LOTTERY_MODES = ("draw", "groups")
+STANCES = ("agree", "disagree", "block", "abstain")
+OUTCOMES = ("adopted", "rejected", "withdrawn")
+METHODS = ("consensus", "consent", "majority", "dowdall")
+# key.add's proof: the added key signs this context followed by the identity's 32 bytes,
+# so a key joins an identity only with its holder's consent (SPEC §13).
+KEY_PROOF_CONTEXT = b"coopledger/key/v1\x00"
+
 MAX_SAFE_INT = 2**53 - 1  # the largest ms; equal to _entry.MAX_SAFE_INT
 MAX_ITEMS = 50
 MAX_UNITS = 32
 MAX_DECIMALS = 9
 UNIT_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX128 = re.compile(r"[0-9a-f]{128}")
+_POLICY_KEYS = ("max_consecutive_terms", "max_mandate_days", "method")
+_ACTION_KEYS = ("do", "max", "proposal", "unit")
+_POOL_KEYS = ("coop", "name")
+MAX_POOL = 500
+MAX_NAMES = 20
 _RULES_KEYS = ("fund_share", "offer_expiry_days", "units")
 _UNIT_KEYS = ("credit_limit", "decimals", "kind", "name", "symbol")
 _ITEM_KEYS = ("item", "quantity", "unit")
@@ -61,7 +83,8 @@ _ITEM_KEYS = ("item", "quantity", "unit")
 @dataclass(frozen=True, slots=True)
 class Field:
     """One body field. ``type`` is one of text, long_text, decimal, enum, date, bool,
-    id, coop, int, period, share, unit_name, items or rules (SPEC §3, §12.1)."""
+    id, coop, int, period, share, unit_name, items or rules (SPEC §3, §12.1), or sig,
+    names, pool, actions, policy, ranking or coops (SPEC §13.1)."""
 
     name: str
     type: str
@@ -194,6 +217,87 @@ def _period(name: str, value: object) -> None:
         raise BadBody("is not a month of the calendar (0001-01 to 9999-12)", field=name)
 
 
+def _hex_key(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise BadBody("must be a co-op's public key: 64 lower-case hex characters",
+                      field=name)
+
+
+def _names(name: str, value: object) -> None:
+    seen: set[str] = set()
+    for i, v in enumerate(_list(name, value, 1, MAX_NAMES, "names")):
+        _text(f"{name}[{i}]", v, 100)
+        if v in seen:
+            raise BadBody("is listed twice", field=f"{name}[{i}]")
+        seen.add(str(v))
+
+
+def _pool(name: str, value: object) -> None:
+    seen: set[tuple[str, str]] = set()
+    for i, v in enumerate(_list(name, value, 1, MAX_POOL, "candidates")):
+        at = f"{name}[{i}]"
+        m = _map(at, v, _POOL_KEYS, _POOL_KEYS)
+        _text(f"{at}.name", m["name"], 100)
+        _hex_key(f"{at}.coop", m["coop"])
+        pair = (str(m["coop"]), str(m["name"]))
+        if pair in seen:
+            raise BadBody("names the same candidate twice", field=at)
+        seen.add(pair)
+
+
+def _actions(name: str, value: object, refs: Collection[bytes]) -> None:
+    for i, v in enumerate(_list(name, value, 0, 16, "actions")):
+        at = f"{name}[{i}]"
+        m = _map(at, v, _ACTION_KEYS, ("do",))
+        if m["do"] not in MANDATE_ACTIONS:
+            raise BadBody(f"must be one of {', '.join(MANDATE_ACTIONS)}", field=f"{at}.do")
+        if "proposal" in m:
+            if m["do"] != "vote":
+                raise BadBody("only a vote action names a proposal", field=f"{at}.proposal")
+            _check_field(Field(f"{at}.proposal", "id"), m["proposal"], refs)
+        if ("unit" in m or "max" in m) and m["do"] != "transfer":
+            raise BadBody("only a transfer action has a unit and a maximum",
+                          field=f"{at}.unit" if "unit" in m else f"{at}.max")
+        if "max" in m and "unit" not in m:
+            raise BadBody("required when a maximum is given", field=f"{at}.unit")
+        if "unit" in m and "max" not in m:
+            raise BadBody("required when a unit is given", field=f"{at}.max")
+        if "unit" in m:
+            _unit_name(f"{at}.unit", m["unit"])
+            _decimal(f"{at}.max", m["max"])
+
+
+def _policy(name: str, value: object) -> None:
+    m = _map(name, value, _POLICY_KEYS, _POLICY_KEYS)
+    _int(f"{name}.max_mandate_days", m["max_mandate_days"], 1, 1830)
+    _int(f"{name}.max_consecutive_terms", m["max_consecutive_terms"], 0, 20)
+    if m["method"] not in METHODS:
+        raise BadBody(f"must be one of {', '.join(METHODS)}", field=f"{name}.method")
+
+
+def _ranking(name: str, value: object) -> None:
+    seen: set[int] = set()
+    for i, v in enumerate(_list(name, value, 1, MAX_NAMES, "option numbers")):
+        n = _int(f"{name}[{i}]", v, 0, MAX_NAMES - 1)
+        if n in seen:
+            raise BadBody("ranks the same option twice", field=f"{name}[{i}]")
+        seen.add(n)
+
+
+def _coops(name: str, value: object) -> None:
+    seen: set[str] = set()
+    for i, v in enumerate(_list(name, value, 1, 100, "co-op keys")):
+        _hex_key(f"{name}[{i}]", v)
+        if v in seen:
+            raise BadBody("is listed twice", field=f"{name}[{i}]")
+        seen.add(str(v))
+
+
+def key_proof_message(identity: bytes) -> bytes:
+    """What a key signs to consent to joining ``identity`` (key.add's ``proof``)."""
+    return KEY_PROOF_CONTEXT + identity
+
+
 def _check_field(f: Field, value: object, refs: Collection[bytes]) -> None:
     name = f.name
     if f.type in ("text", "long_text"):
@@ -220,9 +324,22 @@ def _check_field(f: Field, value: object, refs: Collection[bytes]) -> None:
         if bytes.fromhex(value) not in refs:
             raise BadBody("the entry id must also be listed in refs", field=name)
     elif f.type == "coop":
-        if not isinstance(value, str) or not _HEX64.fullmatch(value):
-            raise BadBody("must be a co-op's public key: 64 lower-case hex characters",
-                          field=name)
+        _hex_key(name, value)
+    elif f.type == "sig":
+        if not isinstance(value, str) or not _HEX128.fullmatch(value):
+            raise BadBody("must be a signature: 128 lower-case hex characters", field=name)
+    elif f.type == "names":
+        _names(name, value)
+    elif f.type == "pool":
+        _pool(name, value)
+    elif f.type == "actions":
+        _actions(name, value, refs)
+    elif f.type == "policy":
+        _policy(name, value)
+    elif f.type == "ranking":
+        _ranking(name, value)
+    elif f.type == "coops":
+        _coops(name, value)
     elif f.type == "int":
         _int(name, value, f.low, f.high)
     elif f.type == "period":
@@ -245,6 +362,9 @@ _FEDERATION = Field("federation", "id")
 _MS = Field("expires", "int")
 _POSITIVE = Field("quantity", "decimal")
 _FREE_UNIT = Field("unit", "text", max_len=32)
+_BODY = Field("federation", "id", required=False)
+_MANDATE = Field("mandate", "id")
+_PROPOSAL = Field("proposal", "id")
 
 SCHEMAS: dict[str, tuple[Field, ...]] = {
     "genesis": (
@@ -369,7 +489,99 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("hours", "decimal", max_value="744"),  # 31 days of 24 hours
         Field("period", "period"),
     ),
+    # --- SPEC §13: self-government ----------------------------------------------------
+    "key.add": (
+        Field("identity", "coop"),
+        Field("key", "coop"),
+        Field("power", "enum", choices=KEY_POWERS),
+        Field("label", "text", max_len=100),
+        Field("proof", "sig"),
+        _NOTE,
+    ),
+    "key.revoke": (
+        Field("identity", "coop"),
+        Field("key", "coop"),
+        Field("reason", "enum", choices=REVOKE_REASONS),
+        Field("through", "int", required=False),
+        _NOTE,
+    ),
+    "policy.set": (_BODY, Field("policy", "policy"), _NOTE),
+    "mandate.issue": (
+        _BODY,
+        Field("title", "text", max_len=100),
+        Field("delegate", "text", max_len=100),
+        Field("key", "coop", required=False),
+        Field("scope", "long_text", max_len=4000),
+        Field("actions", "actions"),
+        Field("start", "int"),
+        Field("expires", "int"),
+        Field("sunset", "long_text", max_len=2000),
+        _NOTE,
+    ),
+    "mandate.renew": (_MANDATE, Field("expires", "int"), _NOTE),
+    "mandate.recall": (_MANDATE, Field("reason", "long_text", max_len=2000)),
+    "mandate.report": (_MANDATE, Field("report", "long_text", max_len=8000)),
+    "mandate.verdict": (_MANDATE, Field("verdict", "enum", choices=VERDICTS), _NOTE),
+    "role.assign": (
+        _BODY,
+        Field("role", "text", max_len=100),
+        Field("holder", "text", max_len=100),
+        Field("key", "coop", required=False),
+        Field("from", "int"),
+        Field("until", "int"),
+        _NOTE,
+    ),
+    "role.renew": (Field("assignment", "id"), Field("until", "int"), _NOTE),
+    "role.end": (Field("assignment", "id"), _NOTE),
+    "lottery.announce": (
+        _BODY,
+        Field("purpose", "text", max_len=200),
+        Field("pool", "pool"),
+        Field("seats", "int", low=1, high=100),
+        Field("beacons", "int", low=1, high=16),
+        Field("mode", "enum", choices=LOTTERY_MODES),
+        Field("roles", "names", required=False),
+        Field("exclude", "coops", required=False),
+        Field("distinct_coops", "bool", required=False),
+        _NOTE,
+    ),
+    "lottery.beacon": (Field("lottery", "id"),),
+    "proposal.create": (
+        _BODY,
+        Field("title", "text", max_len=200),
+        Field("text", "long_text", max_len=16000),
+        Field("options", "names", required=False),
+        Field("cascade", "id", required=False),
+        Field("group", "int", required=False, high=MAX_POOL - 1),
+        _NOTE,
+    ),
+    "proposal.amend": (_PROPOSAL, Field("text", "long_text", max_len=16000), _NOTE),
+    "position": (
+        _PROPOSAL,
+        Field("stance", "enum", choices=STANCES),
+        Field("member", "text", required=False, max_len=100),
+        Field("ranking", "ranking", required=False),
+        Field("reason", "long_text", required=False, max_len=2000),
+    ),
+    "decision": (
+        _PROPOSAL,
+        Field("outcome", "enum", choices=OUTCOMES),
+        Field("summary", "long_text", max_len=4000),
+        Field("option", "int", required=False, high=MAX_NAMES - 1),
+        _NOTE,
+    ),
+    "minutes": (
+        _BODY,
+        Field("date", "date"),
+        Field("title", "text", max_len=200),
+        Field("text", "long_text", max_len=16000),
+    ),
 }
+
+# The kinds of SPEC §13, judged on the economy's timeline (KEY_KINDS in a pre-pass).
+KEY_KINDS = frozenset(("key.add", "key.revoke"))
+GOVERNANCE_KINDS = frozenset(k for k in SCHEMAS if k in KEY_KINDS or k.split(".")[0] in (
+    "policy", "mandate", "role", "lottery", "proposal", "position", "decision", "minutes"))
 
 KNOWN_KINDS = frozenset(SCHEMAS)
 
@@ -419,7 +631,51 @@ def validate_body(kind: str, body: Mapping[str, object],
         if "amount" not in body and "items" not in body:
             raise BadBody("an offer needs an amount (with its unit), items, or both",
                           field="amount")
+    elif kind in _GOVERNANCE_CHECKS:
+        _GOVERNANCE_CHECKS[kind](body)
 
+
+def _check_key_add(body: Mapping[str, object]) -> None:
+    if body["key"] == body["identity"]:
+        raise BadBody("a co-op's root key is already its key", field="key")
+    # The fields are checked hex above; the added key's consent must verify.
+    key = bytes.fromhex(str(body["key"]))
+    proof = bytes.fromhex(str(body["proof"]))
+    if not crypto.verify(key, proof, key_proof_message(bytes.fromhex(str(body["identity"])))):
+        raise BadBody("does not verify: the added key did not sign its consent to join "
+                      "this identity", field="proof")
+
+
+def _check_window(low: str, high: str) -> Callable[[Mapping[str, object]], None]:
+    def check(body: Mapping[str, object]) -> None:
+        if not cast(int, body[low]) < cast(int, body[high]):
+            raise BadBody(f"must be later than {low}", field=high)
+    return check
+
+
+def _check_lottery(body: Mapping[str, object]) -> None:
+    if body["mode"] == "groups":
+        if body["seats"] != 1:
+            raise BadBody("must be 1 when the pool is split into groups", field="seats")
+        if "roles" in body:
+            raise BadBody("a split into groups has no roles", field="roles")
+
+
+def _check_proposal(body: Mapping[str, object]) -> None:
+    if ("cascade" in body) != ("group" in body):
+        raise BadBody("a cascade draft names both its cascade and its group",
+                      field="group" if "cascade" in body else "cascade")
+    if "options" in body and len(cast(list[object], body["options"])) < 2:
+        raise BadBody("a choice needs at least two options", field="options")
+
+
+_GOVERNANCE_CHECKS: dict[str, Callable[[Mapping[str, object]], None]] = {
+    "key.add": _check_key_add,
+    "mandate.issue": _check_window("start", "expires"),
+    "role.assign": _check_window("from", "until"),
+    "lottery.announce": _check_lottery,
+    "proposal.create": _check_proposal,
+}
 
 def default_rules_value() -> dict[str, Value]:
     """The rules map of SPEC §12.1's defaults, as written in a ``federation.create``

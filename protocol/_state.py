@@ -24,7 +24,7 @@ from coopledger import crypto
 
 from ._codec import Value, encode
 from ._decimal import ZERO, Quantity
-from ._economy import ECONOMY_KINDS, Economy, compute_economy
+from ._economy import COMMONS_KINDS, Economy, compute_economy
 from ._entry import GENESIS_KIND, Entry
 from ._kinds import is_known_kind
 
@@ -166,7 +166,7 @@ class LedgerState:
 
     as_of: int | None = None
     authors: dict[bytes, AuthorState] = field(default_factory=dict)
-    # Every applied entry whose kind is in ECONOMY_KINDS, by id (SPEC §12.3).
+    # Every applied entry whose kind is in COMMONS_KINDS (SPEC §12.3, §13), by id.
     economic: dict[bytes, Entry] = field(default_factory=dict)
     # economy() of ``economic``; None when not computed since it last changed.
     _economy: Economy | None = field(default=None, compare=False, repr=False)
@@ -180,7 +180,7 @@ class LedgerState:
     def record_applied(self, entry: Entry) -> None:
         """Note that ``entry`` now applies (after its author's ``AuthorState.apply``):
         an entry of an economic kind joins ``economic`` and drops the cached economy."""
-        if entry.kind in ECONOMY_KINDS:
+        if entry.kind in COMMONS_KINDS:
             self.record_economic(entry)
 
     def record_economic(self, entry: Entry) -> None:

@@ -98,6 +98,8 @@ PROTOCOL_SURFACE = [
     # federations and the economy (SPEC §12), protocol/_kinds.py and _economy.py
     "ECONOMY_KINDS", "Economy", "GRANT_OUTCOMES", "NEED_CATEGORIES", "NEED_WHERE",
     "SURPLUS_WHAT", "UNIT_KINDS", "compute_economy", "default_rules_value", "validate_body",
+    # self-government (SPEC §13), protocol/_kinds.py and _governance.py
+    "COMMONS_KINDS", "GOVERNANCE_KINDS", "KEY_KINDS",
     # sync (pull), protocol/_sync.py and _sync_messages.py
     "Action", "Disconnect", "Done", "Head", "LocalHeads", "LocalProtocolError", "MAX_BATCH",
     "MAX_BATCH_BYTES", "MAX_MESSAGE_SIZE", "PeerMemory", "ProtocolError", "ReadEntries",

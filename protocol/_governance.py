@@ -1,0 +1,189 @@
+"""Self-government (SPEC §13): the part of the commons that keys, mandates, roles,
+lotteries, proposals and decisions derive.
+
+The economy's machine (``_economy._Machine``) walks one timeline holding both the
+economic kinds and the kinds of §13. This module gathers what the governance areas
+derive into one ``Governance`` object (``Economy.gov``) and hands the machine their
+handlers. Each area lives in its own module and offers:
+
+* a state class with a no-argument constructor and ``to_value()`` (its part of the
+  ``governance`` value, §13);
+* ``HANDLERS``: kind -> ``fn(m, e, b)``, called in timeline order with the machine
+  ``m`` (``m.actor`` is the identity the entry acts for, ``m.eff`` its eff, ``m.gov``
+  this object, ``m.econ`` the economy so far), the entry and its ``Body``; a handler
+  raises ``Reject(code, detail)`` to make the entry invalid.
+
+Before the timeline is walked, ``prepare`` runs the pre-passes that must see the whole
+set of entries at once: the key table (``_identity``: who acts for which co-op, and
+until when) and the mandates' recalls and renewals (``_mandates``), so that "an action
+timestamped after the recall is invalid" holds whatever the timeline order.
+
+Pure: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from ._codec import Value
+from ._entry import Entry
+from ._identity import Identities, compute_identities
+from ._judge import Body, Reject, short
+from ._kinds import GOVERNANCE_KINDS, KEY_KINDS, METHODS
+from ._lottery import HANDLERS as LOTTERY_HANDLERS
+from ._lottery import Lotteries
+from ._mandates import HANDLERS as MANDATE_HANDLERS
+from ._mandates import Mandates, Roles, authorize_delegate
+from ._proposals import HANDLERS as PROPOSAL_HANDLERS
+from ._proposals import Proposals
+
+if TYPE_CHECKING:
+    from ._economy import _Machine
+
+Handler = Callable[["_Machine", Entry, Body], None]
+
+# Reason codes of SPEC §13 (the economy's own are in _economy.REASON_CODES). Areas add
+# theirs to their module's REASON_CODES; this set is the union, for docs and tests.
+GOVERNANCE_REASON_CODES = frozenset((
+    "not-allowed-for-key", "not-the-body",
+))
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How a body (a co-op's assembly or a federation) governs itself (policy.set)."""
+
+    max_mandate_days: int = 365
+    max_consecutive_terms: int = 0  # 0: no limit
+    method: str = "consent"
+
+    @classmethod
+    def from_value(cls, value: object) -> Policy:
+        """Parse a policy map already checked by the schema (ValueError otherwise)."""
+        if not isinstance(value, Mapping):
+            raise ValueError("policy must be a map")
+        v = cast(Mapping[str, Any], value)
+        days, terms, method = (v.get("max_mandate_days"), v.get("max_consecutive_terms"),
+                               v.get("method"))
+        if type(days) is not int or type(terms) is not int or method not in METHODS:
+            raise ValueError("policy is not as §13.1 says")
+        return cls(days, terms, cast(str, method))
+
+    def to_value(self) -> dict[str, Value]:
+        return {"max_mandate_days": self.max_mandate_days,
+                "max_consecutive_terms": self.max_consecutive_terms,
+                "method": self.method}
+
+
+DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True, slots=True)
+class GovFlag:
+    """Something a rule flags but does not block (e.g. a term limit passed): recorded
+    identically on every node, never dropped."""
+
+    code: str
+    entry: bytes
+    detail: str
+
+    def to_row(self) -> list[Value]:
+        return [self.code, self.entry.hex(), self.detail]
+
+
+@dataclass(slots=True)
+class Governance:
+    ids: Identities = field(default_factory=Identities)
+    mandates: Mandates = field(default_factory=Mandates)
+    roles: Roles = field(default_factory=Roles)
+    lotteries: Lotteries = field(default_factory=Lotteries)
+    proposals: Proposals = field(default_factory=Proposals)
+    # body (a federation id, or a co-op's identity) -> [(eff, policy)] in timeline order
+    policies: dict[bytes, list[tuple[int, Policy]]] = field(default_factory=dict)
+    flags: list[GovFlag] = field(default_factory=list)
+    seen: bool = False  # an entry of a §13 kind applied (the value is shown only then)
+
+    def policy_at(self, body: bytes, at: int | None = None) -> Policy:
+        """The policy of ``body`` in force at eff ``at`` (None: the last one)."""
+        out = DEFAULT_POLICY
+        for eff, policy in self.policies.get(body, ()):
+            if at is None or eff <= at:
+                out = policy
+        return out
+
+    def flag(self, code: str, entry: Entry, detail: str) -> None:
+        self.flags.append(GovFlag(code, entry.id, detail))
+
+    def to_value(self) -> dict[str, Value]:
+        """The ``governance`` part of the economy value (SPEC §13)."""
+        policies: dict[str, Value] = {
+            body.hex(): [[eff, p.to_value()] for eff, p in hist]
+            for body, hist in sorted(self.policies.items())}
+        rows = sorted(tuple(str(c) for c in f.to_row()) for f in self.flags)
+        return {
+            "keys": self.ids.to_value(),
+            "mandates": self.mandates.to_value(),
+            "roles": self.roles.to_value(),
+            "lotteries": self.lotteries.to_value(),
+            "proposals": self.proposals.to_value(),
+            "policies": policies,
+            "flags": [list[Value](r) for r in rows],
+        }
+
+
+def body_of(m: _Machine, b: Body) -> bytes:
+    """The body an entry speaks in: the federation its optional ``federation`` field
+    names (which must exist, and the actor be a member of it), else the actor's own
+    co-op."""
+    if "federation" not in b.body:
+        return m.actor
+    fed = m.federation(b)
+    m.member(fed, m.actor, "the co-op")
+    return fed.id
+
+
+def _policy_set(m: _Machine, e: Entry, b: Body) -> None:
+    if "federation" in b.body:
+        fed = m.federation(b)
+        if m.actor != fed.founder:
+            raise Reject("not-the-founder", f"only the founder {short(fed.founder)} sets "
+                         "the federation's policy (for now)")
+        body = fed.id
+    else:
+        body = m.actor
+    try:
+        policy = Policy.from_value(b.body.get("policy"))
+    except ValueError as exc:
+        raise Reject("malformed", "field 'policy' is not a policy map") from exc
+    m.gov.policies.setdefault(body, []).append((m.eff, policy))
+
+
+def handlers() -> dict[str, Handler]:
+    out: dict[str, Handler] = {"policy.set": _policy_set}
+    for part in (MANDATE_HANDLERS, LOTTERY_HANDLERS, PROPOSAL_HANDLERS):
+        for kind, fn in part.items():
+            assert kind not in out, kind
+            out[kind] = fn
+    return out
+
+
+def prepare(m: _Machine, entries: Sequence[Entry]) -> None:
+    """The pre-passes over the whole set (see the module docstring)."""
+    m.gov.ids = compute_identities(entries)
+    m.gov.mandates.prepare(entries, m.gov.ids)
+    m.gov.seen = any(e.kind in GOVERNANCE_KINDS for e in entries)
+
+
+def acting(m: _Machine, e: Entry) -> bytes:
+    """The identity ``e`` acts for, or Reject: a revoked or not yet active key, a
+    recovery key doing anything but manage keys, a delegate key outside its mandates."""
+    identity, power = m.gov.ids.acting(e)
+    if power == "recovery" and e.kind not in KEY_KINDS:
+        raise Reject("not-allowed-for-key", f"key {short(e.author)} is a recovery key: "
+                     "it may only add and revoke keys")
+    if power == "delegate":
+        authorize_delegate(m, e, identity)
+    return identity
