@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ._codec import Value
 from ._entry import Entry
 from ._identity import Identities, compute_identities
-from ._judge import Body, Reject, short
+from ._judge import Body, Reject, body_of, short
 from ._kinds import GOVERNANCE_KINDS, KEY_KINDS, METHODS
 from ._lottery import HANDLERS as LOTTERY_HANDLERS
 from ._lottery import Lotteries
@@ -134,17 +134,6 @@ class Governance:
         }
 
 
-def body_of(m: _Machine, b: Body) -> bytes:
-    """The body an entry speaks in: the federation its optional ``federation`` field
-    names (which must exist, and the actor be a member of it), else the actor's own
-    co-op."""
-    if "federation" not in b.body:
-        return m.actor
-    fed = m.federation(b)
-    m.member(fed, m.actor, "the co-op")
-    return fed.id
-
-
 def _policy_set(m: _Machine, e: Entry, b: Body) -> None:
     if "federation" in b.body:
         fed = m.federation(b)
@@ -153,7 +142,7 @@ def _policy_set(m: _Machine, e: Entry, b: Body) -> None:
                          "the federation's policy (for now)")
         body = fed.id
     else:
-        body = m.actor
+        body = body_of(m, b)
     try:
         policy = Policy.from_value(b.body.get("policy"))
     except ValueError as exc:
