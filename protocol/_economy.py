@@ -488,15 +488,22 @@ class Economy:
                         grants, overdue)
 
     def federations_of(self, coop: bytes) -> list[Federation]:
-        """Federations ``coop`` is a member of now, or has a pending invite to."""
+        """Federations ``coop`` is a member of now, or has a pending invite to.
+        ``coop`` is an identity or any key of one (SPEC §13.2: a key stands for the
+        co-op it is bound to)."""
+        coop = self.gov.ids.identity_of(coop)
         return [f for _, f in sorted(self.federations.items())
                 if f.is_member(coop) or coop in f.invited]
 
     def replication_scope(self, me: bytes) -> frozenset[bytes] | None:
-        """The authors whose logs ``me`` replicates: itself, and the founder, members
-        (past and present), pending invitees and inviters of every federation it is in
-        or invited to. None when it is in no federation and has no invite: then a node
-        replicates every log of its network (the issue-3 behaviour)."""
+        """The keys whose logs ``me`` (a key, or an identity) replicates: every key
+        (SPEC §13.2: root and bound keys, revoked ones too, for their history) of its
+        own co-op and of the founder, members (past and present), pending invitees and
+        inviters of every federation it is in or invited to. None when it is in no
+        federation and has no invite: then a node replicates every log of its network
+        (the issue-3 behaviour)."""
+        ids = self.gov.ids
+        me = ids.identity_of(me)
         feds = self.federations_of(me)
         if not feds:
             return None
@@ -507,7 +514,10 @@ class Economy:
             scope.update(f.invited)
             scope.update(inviter for fed, inviter, _ in self.invites.values()
                          if fed == f.id)
-        return frozenset(scope)
+        keys = set(scope)
+        for identity in scope:
+            keys.update(r.key for r in ids.keys_of(identity))
+        return frozenset(keys)
 
     def to_value(self) -> dict[str, Value]:
         """The ``economy`` part of the state value (SPEC §12.6): ids and keys as
