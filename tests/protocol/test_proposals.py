@@ -25,6 +25,7 @@ from proposalkit import (
 from coopledger.protocol import Entry, encode
 from coopledger.protocol._economy import compute_economy
 from coopledger.protocol._governance import GOVERNANCE_REASON_CODES
+from coopledger.protocol._kinds import key_proof_message
 from coopledger.protocol._proposals import REASON_CODES, Proposal, dowdall, tally
 
 
@@ -183,6 +184,28 @@ def test_the_latest_position_before_the_decision_counts(coops: tuple[Coop, ...])
     # The co-op recorded "rejected" while consent adopts: flagged, and it stands.
     assert [(f.code, f.entry) for f in eco.gov.flags] == [("outcome-differs", d.id)]
     assert got.decision.outcome == "rejected" and got.decision.differs
+
+
+def test_the_greater_ts_wins_over_the_timeline_across_two_keys_of_one_co_op(
+        coops: tuple[Coop, ...]) -> None:
+    a, b, c, _ = coops
+    fed = federation(a, b, c)
+    laptop = Coop(KEYS[5], "Garden laptop")
+    a.add("key.add", {"identity": a.hex, "key": laptop.hex, "power": "node",
+                      "label": "laptop",
+                      "proof": laptop.key.sign(key_proof_message(a.raw)).hex()})
+    p = propose(b, fed=fed)
+    t = a.now
+    # The laptop's clock is ahead; Garden's root key answers later on the timeline (it
+    # refs the laptop's position) with an earlier ts: the greater ts still counts.
+    ahead = position(laptop, p, "block", ts=t + 60 * SECOND)
+    behind = position(a, p, "agree", ts=t + 30 * SECOND, refs=[ahead.id])
+    eco = economy_of(a, b, c, laptop)
+    assert code(eco, ahead) is None and code(eco, behind) is None
+    got = eco.gov.proposals.get(p.id)
+    assert got is not None
+    assert got.statuses() == {ahead.id: "counted", behind.id: "superseded"}
+    assert tally(got, "consent").outcome == "rejected"
 
 
 def test_a_position_stamped_after_the_decision_is_late_even_if_earlier_on_the_timeline(
