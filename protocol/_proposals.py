@@ -49,11 +49,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
 from ._codec import Value
 from ._entry import Entry
 from ._judge import Body, Reject, body_of, short
+from ._lottery import Draw
 
 if TYPE_CHECKING:
     from ._economy import _Machine
@@ -64,41 +65,6 @@ REASON_CODES = frozenset((
     "same-group", "no-amendment-round",
 ))
 FLAG_CODES = ("outcome-differs",)
-
-
-# ------------------------------------------------------------------ what the lottery offers
-
-class _Candidate(Protocol):
-    @property
-    def coop(self) -> bytes: ...
-
-
-class _Draw(Protocol):
-    @property
-    def groups(self) -> Sequence[Sequence[_Candidate]]: ...
-
-
-class _Terms(Protocol):
-    @property
-    def mode(self) -> str: ...
-
-
-class _Announcement(Protocol):
-    @property
-    def body(self) -> bytes: ...
-
-    @property
-    def terms(self) -> _Terms: ...
-
-
-class _Cascades(Protocol):
-    def get(self, lottery_id: bytes) -> _Announcement | None: ...
-
-    def drawn(self, lottery_id: bytes) -> _Draw | None: ...
-
-
-def _cascades(m: _Machine) -> _Cascades:
-    return cast(_Cascades, m.gov.lotteries)
 
 
 # ---------------------------------------------------------------------------- the records
@@ -320,7 +286,7 @@ def _of_body(m: _Machine, p: Proposal, what: str) -> None:
     m.member(fed, m.actor, "the co-op")
 
 
-def _groups_of(draw: _Draw, coop: bytes) -> list[int]:
+def _groups_of(draw: Draw, coop: bytes) -> list[int]:
     return [i for i, g in enumerate(draw.groups) if any(c.coop == coop for c in g)]
 
 
@@ -338,7 +304,7 @@ def _create(m: _Machine, e: Entry, b: Body) -> None:
     cascade = group = None
     if "cascade" in b.body:
         cascade, group = b.ref("cascade"), b.int("group")
-        lots = _cascades(m)
+        lots = m.gov.lotteries
         ann = lots.get(cascade)
         if ann is None or ann.terms.mode != "groups":
             raise Reject("not-a-cascade", f"entry {short(cascade)} is not a valid "
@@ -370,7 +336,7 @@ def _amend(m: _Machine, e: Entry, b: Body) -> None:
     _of_body(m, p, "amendments")
     group = None
     if p.cascade is not None:
-        draw = _cascades(m).drawn(p.cascade)
+        draw = m.gov.lotteries.drawn(p.cascade)
         groups = [] if draw is None else _groups_of(draw, m.actor)
         if not groups:
             raise Reject("not-in-group", f"co-op {short(m.actor)} has no candidate in "
