@@ -1,7 +1,163 @@
-"""Views of self-government: lottery (SPEC §13). STUB: its helper fills this module."""
+"""Views of self-government: verifiable lotteries (SPEC §13.6, docs/lotteries.md).
+
+    lotteries   GET /v1/lotteries?coop=…&federation=…   one row per lottery
+    lottery     GET /v1/lotteries/{lottery}             one lottery: the announcement,
+                the beacons (counted, not counted and why, invalid), the result, and
+                every step of the draw, so a member can redo it by hand
+
+Co-ops appear as hex with their name as the state knows it (None until their genesis
+arrives). Nothing here depends on the clock: a draw is fixed once its k-th beacon is
+on the timeline.
+"""
 
 from __future__ import annotations
 
-from ._govview import GovView
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-VIEWS: dict[str, GovView] = {}
+from coopledger.protocol._lottery import LOTTERY_CONTEXT, Candidate, Draw, Lottery
+
+from ._econview import (
+    LookupFailed,
+    coop_names,
+    economy,
+    resolve_coop,
+    resolve_federation,
+    resolve_id,
+)
+from ._govview import GovView, identity_of
+
+if TYPE_CHECKING:
+    from coopledger.protocol._economy import Economy
+
+    from ._store import Store
+
+
+def _coop(prefix: str, key: bytes, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+    return {prefix: key.hex(), f"{prefix}_name": names.get(key)}
+
+
+def _person(c: Candidate, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+    return {"name": c.name, **_coop("coop", c.coop, names)}
+
+
+def _body(eco: Economy, lot: Lottery, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+    if lot.federation:
+        fed = eco.federations.get(lot.body)
+        return {"body": lot.body.hex(), "body_kind": "federation",
+                "body_name": None if fed is None else fed.name}
+    return {"body": lot.body.hex(), "body_kind": "coop", "body_name": names.get(lot.body)}
+
+
+def _result(draw: Draw | None, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+    if draw is None:
+        return {"seats": None, "groups": None, "short": None}
+    return {"seats": [[_person(c, names) for c in s] for s in draw.seats]
+            if draw.mode == "draw" else None,
+            "groups": [[_person(c, names) for c in g] for g in draw.groups]
+            if draw.mode == "groups" else None,
+            "short": draw.short}
+
+
+def _row(eco: Economy, lot: Lottery, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+    t = lot.terms
+    return {
+        "id": lot.id.hex(), **_body(eco, lot, names),
+        **_coop("announcer", lot.announcer, names),
+        "purpose": t.purpose, "mode": t.mode, "seats": t.seats, "roles": list(t.roles),
+        "pool": len(t.pool), "beacons_needed": t.beacons, "beacons_counted": len(lot.counted),
+        "announced": lot.eff, "status": "waiting" if lot.draw is None else "drawn",
+        "drawn": lot.drawn_eff, **_result(lot.draw, names),
+    }
+
+
+def lotteries(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+    """The lotteries of a federation (``federation``), of a co-op's own assembly
+    (``coop``), or, with neither, of this node's co-op and every federation it is in
+    (every lottery known here when there is no home). Oldest first."""
+    eco, names = economy(store), coop_names(store)
+    lots = eco.gov.lotteries
+    if params.get("federation"):
+        bodies = {resolve_federation(eco, params["federation"])}
+        if params.get("coop"):
+            raise LookupFailed("coop", "give either coop or federation", status=400)
+    elif params.get("coop"):
+        bodies = {resolve_coop(store, params["coop"], field="coop")}
+    else:
+        ident = identity_of(store, me)
+        bodies = None if ident is None else {ident, *(
+            f.id for f in eco.federations.values() if f.is_member(ident))}
+    rows = [_row(eco, lot, names) for lot in lots.by_id.values()
+            if bodies is None or lot.body in bodies]
+    rows.sort(key=lambda r: (r["announced"], r["id"]))
+    return {"lotteries": rows}
+
+
+def steps(eco: Economy, lot: Lottery, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+    """How the draw was made, step by step (empty picks while it waits)."""
+    draw = lot.draw
+    if draw is None:
+        return {"context": LOTTERY_CONTEXT.hex(), "preimage": None, "seed": None,
+                "candidates": [], "excluded": [], "picks": [],
+                "waiting_for": lot.terms.beacons - len(lot.counted)}
+    return {
+        "context": LOTTERY_CONTEXT.hex(),
+        "beacons_sorted": [b.hex() for b in draw.beacons],
+        "preimage": draw.preimage.hex(), "seed": draw.seed.hex(),
+        "candidates": [{"index": i, **_person(c, names)}
+                       for i, c in enumerate(draw.candidates)],
+        "excluded": [_person(c, names) for c in draw.excluded],
+        "picks": [{"stream": p.stream, "r": p.r.hex(), "value": str(p.value),
+                   "n": p.n, "limit": str(p.limit), "accepted": p.index is not None,
+                   "index": p.index, "seat": p.seat, "role": p.role,
+                   "pick": None if p.candidate is None else _person(p.candidate, names)}
+                  for p in draw.picks],
+        "waiting_for": 0,
+    }
+
+
+def lottery(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+    """One lottery by an id prefix: the announcement, the beacons, the result, the
+    steps. u64 values are text (JSON numbers lose precision above 2^53)."""
+    state = store.state()
+    eco, names = state.economy(), coop_names(store)
+    lots = eco.gov.lotteries
+    lid = resolve_id(lots.by_id, params["lottery"], field="lottery", what="lottery")
+    lot = lots.by_id[lid]
+    t = lot.terms
+    invalid = []
+    for inv in sorted(eco.invalid.values(), key=lambda i: i.entry_id):
+        e = state.economic.get(inv.entry_id)
+        if inv.kind == "lottery.beacon" and e is not None and \
+                e.body.get("lottery") == lid.hex():
+            invalid.append({"id": inv.entry_id.hex(), "key": inv.author.hex(),
+                            "key_name": names.get(inv.author), "code": inv.code,
+                            "detail": inv.detail})
+
+    def beacon(b: Any) -> dict[str, Any]:
+        return {"id": b.id.hex(), **_coop("coop", b.identity, names), "key": b.author.hex(),
+                "eff": b.eff, "ts": b.ts}
+
+    return {
+        **_row(eco, lot, names),
+        "note": lot.note, "exclude": sorted(x.hex() for x in t.exclude),
+        "distinct_coops": t.distinct_coops,
+        "candidates": [_person(c, names) for c in t.pool],
+        "beacons": [beacon(b) for b in lot.counted],
+        "not_counted": [{**beacon(b), "reason": why} for b, why in lot.not_counted],
+        "invalid_beacons": invalid,
+        "steps": steps(eco, lot, names),
+    }
+
+
+VIEWS: dict[str, GovView] = {
+    "lotteries": GovView(
+        "/v1/lotteries", lotteries,
+        "Lotteries of a federation, of a co-op's assembly, or of this co-op and its "
+        "federations",
+        {"coop": "a co-op's name or key prefix: its own assembly's lotteries",
+         "federation": "a federation's name or id prefix"}),
+    "lottery": GovView(
+        "/v1/lotteries/{lottery}", lottery,
+        "One lottery: announcement, beacons, result and every step of the draw"),
+}
