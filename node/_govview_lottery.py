@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol._lottery import LOTTERY_CONTEXT, Candidate, Draw, Lottery
+from coopledger.protocol._lottery import LOTTERY_CONTEXT, Beacon, Candidate, Draw, Lottery
 
 from ._econview import (
     LookupFailed,
@@ -77,6 +77,7 @@ def lotteries(store: Store, params: Mapping[str, str], me: bytes | None) -> dict
     (every lottery known here when there is no home). Oldest first."""
     eco, names = economy(store), coop_names(store)
     lots = eco.gov.lotteries
+    bodies: set[bytes] | None
     if params.get("federation"):
         bodies = {resolve_federation(eco, params["federation"])}
         if params.get("coop"):
@@ -134,7 +135,7 @@ def lottery(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[s
                             "key_name": names.get(inv.author), "code": inv.code,
                             "detail": inv.detail})
 
-    def beacon(b: Any) -> dict[str, Any]:
+    def beacon(b: Beacon) -> dict[str, Any]:
         return {"id": b.id.hex(), **_coop("coop", b.identity, names), "key": b.author.hex(),
                 "eff": b.eff, "ts": b.ts}
 
