@@ -1,7 +1,266 @@
-"""Views of self-government: proposals (SPEC §13). STUB: its helper fills this module."""
+"""Views of self-government: proposals, decisions and minutes, the archive (SPEC §13.7).
+
+    proposals  /v1/proposals              the proposals of some bodies, with their status
+    proposal   /v1/proposals/{proposal}   one proposal: text, amendments, positions, the
+                                          count under the method, the decision
+    decisions  /v1/decisions              the decision archive, searchable (``q``)
+    minutes    /v1/minutes                the minutes, searchable (``q``)
+
+Which bodies: ``federation`` (a name or id prefix) names one federation; ``coop`` (a
+name or key prefix) one co-op's own assembly; both: what that co-op put to that
+federation (its proposals, or the decisions and minutes it recorded there). Neither:
+the assembly of the co-op this node writes for and every federation it is in or invited
+to (offline without a home: every body). A search ``q`` keeps the rows whose title,
+summary and text (the proposal's, as amended) contain every word of ``q``, case-folded.
+"""
 
 from __future__ import annotations
 
-from ._govview import GovView
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
-VIEWS: dict[str, GovView] = {}
+from coopledger.protocol._proposals import tally
+
+from ._econview import LookupFailed, coop_names, economy, resolve_coop, resolve_federation
+from ._econview import resolve_id as _resolve_id
+from ._govview import GovView, identity_of
+
+if TYPE_CHECKING:
+    from coopledger.protocol._economy import Economy
+    from coopledger.protocol._proposals import Count, Decision, Proposal
+
+    from ._store import Store
+
+MAX_QUERY = 200  # characters of a search; more is a mistake, not a search
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+class _Scope:
+    """The bodies a view shows (None: all) and, with both parameters, whose entries."""
+
+    def __init__(self, bodies: set[bytes] | None, by: bytes | None) -> None:
+        self.bodies, self.by = bodies, by
+
+    def keeps(self, body: bytes, by: bytes) -> bool:
+        return (self.bodies is None or body in self.bodies) and (
+            self.by is None or by == self.by)
+
+
+def _scope(store: Store, eco: Economy, params: Mapping[str, str],
+           me: bytes | None) -> _Scope:
+    fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
+    coop = None
+    if params.get("coop"):
+        coop = eco.gov.ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
+    if fed is not None:
+        return _Scope({fed}, coop)
+    if coop is not None:
+        return _Scope({coop}, None)
+    mine = identity_of(store, me)
+    if mine is None:
+        return _Scope(None, None)
+    return _Scope({mine, *(f.id for f in eco.federations_of(mine))}, None)
+
+
+def _words(params: Mapping[str, str]) -> list[str]:
+    q = params.get("q", "")
+    if len(q) > MAX_QUERY:
+        raise LookupFailed("q", f"at most {MAX_QUERY} characters", status=400)
+    return q.casefold().split()
+
+
+def matches(words: Iterable[str], *texts: str | None) -> bool:
+    """Every word is in one of the texts (case-folded substrings)."""
+    hay = "\n".join(t.casefold() for t in texts if t)
+    return all(w in hay for w in words)
+
+
+def _open(params: Mapping[str, str]) -> bool:
+    value = params.get("open")
+    if value is None:
+        return False
+    if value not in ("true", "false"):
+        raise LookupFailed("open", "true or false", status=400)
+    return value == "true"
+
+
+def _body(eco: Economy, names: Mapping[bytes, str | None], body: bytes,
+          federation: bytes | None) -> dict[str, Any]:
+    if federation is not None:
+        f = eco.federations.get(federation)
+        return {"body": body.hex(), "body_kind": "federation",
+                "body_name": None if f is None else f.name}
+    return {"body": body.hex(), "body_kind": "coop", "body_name": names.get(body)}
+
+
+def _who(prefix: str, key: bytes, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+    return {prefix: key.hex(), f"{prefix}_name": names.get(key)}
+
+
+def _approx(x: Fraction) -> str:
+    """``x`` to 4 decimal places (half to even), for people; the fraction is exact."""
+    n = round(x * 10_000)
+    sign = "-" if n < 0 else ""
+    whole, frac = divmod(abs(n), 10_000)
+    return f"{sign}{whole}.{frac:04d}"
+
+
+def _count(p: Proposal, c: Count) -> dict[str, Any]:
+    return {
+        "method": c.method, "agree": c.agree, "disagree": c.disagree, "block": c.block,
+        "abstain": c.abstain, "outcome": c.outcome, "option": c.option,
+        "option_name": None if c.option is None else p.options[c.option],
+        "scores": [{"option": i, "name": p.options[i], "score": str(s),
+                    "approx": _approx(s)} for i, s in enumerate(c.scores)],
+        "positions": [i.hex() for i in c.positions],
+    }
+
+
+def _status(p: Proposal) -> str:
+    return "open" if p.decision is None else p.decision.outcome
+
+
+def _current(eco: Economy, p: Proposal) -> Count | None:
+    """The count now: the decision's, or for an open proposal the count it would
+    get under the policy in force now."""
+    if p.decision is not None:
+        return p.decision.count
+    return tally(p, eco.gov.policy_at(p.body).method)
+
+
+def _decision(p: Proposal, d: Decision, names: Mapping[bytes, str | None]
+              ) -> dict[str, Any]:
+    return {"id": d.id.hex(), **_who("by", d.by, names), "outcome": d.outcome,
+            "summary": d.summary, "option": d.option,
+            "option_name": None if d.option is None else p.options[d.option],
+            "ts": d.ts, "differs": d.differs}
+
+
+def _row(eco: Economy, names: Mapping[bytes, str | None], p: Proposal) -> dict[str, Any]:
+    statuses = p.statuses()
+    count = _current(eco, p)
+    return {
+        "id": p.id.hex(), "title": p.title, **_body(eco, names, p.body, p.federation),
+        **_who("proposer", p.proposer, names), "ts": p.ts, "options": list(p.options),
+        "cascade": None if p.cascade is None else p.cascade.hex(), "group": p.group,
+        "amendments": len(p.amendments),
+        "positions": sum(1 for s in statuses.values() if s == "counted"),
+        "status": _status(p),
+        "count": None if count is None else {"method": count.method,
+                                             "outcome": count.outcome,
+                                             "option": count.option},
+        "decision": None if p.decision is None else p.decision.id.hex(),
+    }
+
+
+def resolve_proposal(eco: Economy, text: str) -> bytes:
+    """A valid proposal by an id prefix (at least 8 hex characters)."""
+    return _resolve_id(eco.gov.proposals.proposals, text, field="proposal",
+                       what="proposal")
+
+
+# -- views --------------------------------------------------------------------------------
+
+
+def proposals(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+    """The proposals of the bodies in scope, oldest first; ``open=true``: undecided only."""
+    eco, names = economy(store), coop_names(store)
+    scope, open_only = _scope(store, eco, params, me), _open(params)
+    rows = [_row(eco, names, p)
+            for p in sorted(eco.gov.proposals.proposals.values(), key=lambda p: (p.ts, p.id))
+            if scope.keeps(p.body, p.proposer) and not (open_only and p.decision)]
+    return {"proposals": rows}
+
+
+def proposal(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+    """One proposal in full; for an open one, ``count`` is what the policy in force now
+    would count. ``refused`` lists entries naming it that the fold found invalid."""
+    eco, names = economy(store), coop_names(store)
+    p = eco.gov.proposals.proposals[resolve_proposal(eco, params["proposal"])]
+    statuses = p.statuses()
+    count = _current(eco, p)
+    positions = [{
+        "id": pos.id.hex(), **_who("coop", pos.by, names), "member": pos.member,
+        "key": pos.author.hex(), "stance": pos.stance, "ranking": list(pos.ranking),
+        "reason": pos.reason, "ts": pos.ts, "status": statuses[pos.id],
+    } for pos in sorted(p.positions, key=lambda x: (x.ts, x.order))]
+    refused = []
+    for bad in sorted(eco.invalid.values(), key=lambda i: i.entry_id):
+        if bad.kind not in ("position", "proposal.amend", "decision"):
+            continue
+        e = store.get(bad.entry_id)
+        if e is not None and e.body.get("proposal") == p.id.hex():
+            refused.append({"id": bad.entry_id.hex(), "kind": bad.kind,
+                            **_who("key", bad.author, names), "code": bad.code,
+                            "detail": bad.detail})
+    flags = [{"code": f.code, "entry": f.entry.hex(), "detail": f.detail}
+             for f in eco.gov.flags
+             if p.decision is not None and f.entry == p.decision.id]
+    return {
+        **_row(eco, names, p), "text": p.text, "current_text": p.current_text,
+        "amendments": [{"id": a.id.hex(), **_who("by", a.by, names), "ts": a.ts,
+                        "group": a.group, "text": a.text} for a in p.amendments],
+        "positions": positions, "count": None if count is None else _count(p, count),
+        "decision": None if p.decision is None else _decision(p, p.decision, names),
+        "flags": flags, "refused": refused,
+    }
+
+
+def decisions(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+    """The decision archive of the bodies in scope, newest first, searchable."""
+    eco, names = economy(store), coop_names(store)
+    scope, words = _scope(store, eco, params, me), _words(params)
+    rows = []
+    for p in eco.gov.proposals.proposals.values():
+        d = p.decision
+        if d is None or not scope.keeps(p.body, d.by):
+            continue
+        if not matches(words, p.title, d.summary, p.current_text):
+            continue
+        rows.append({"proposal": p.id.hex(), "title": p.title,
+                     **_body(eco, names, p.body, p.federation),
+                     **_decision(p, d, names),
+                     "count": None if d.count is None else {
+                         "method": d.count.method, "outcome": d.count.outcome,
+                         "option": d.count.option}})
+    rows.sort(key=lambda r: (-r["ts"], r["id"]))
+    return {"q": params.get("q"), "decisions": rows}
+
+
+def minutes(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+    """The minutes of the bodies in scope, newest date first, searchable."""
+    eco, names = economy(store), coop_names(store)
+    scope, words = _scope(store, eco, params, me), _words(params)
+    rows = [{"id": mi.id.hex(), **_body(eco, names, mi.body, mi.federation),
+             **_who("by", mi.by, names), "date": mi.date, "title": mi.title,
+             "text": mi.text, "ts": mi.ts}
+            for mi in eco.gov.proposals.minutes.values()
+            if scope.keeps(mi.body, mi.by) and matches(words, mi.title, mi.text)]
+    rows.sort(key=lambda r: (r["date"], r["ts"], r["id"]), reverse=True)
+    return {"q": params.get("q"), "minutes": rows}
+
+
+_BODY_PARAMS = {
+    "coop": "a co-op (name or key prefix): its own assembly; with federation, what it "
+            "put there",
+    "federation": "a federation (name or id prefix)",
+}
+
+VIEWS: dict[str, GovView] = {
+    "proposals": GovView("/v1/proposals", proposals, "Proposals of a co-op's assembly or "
+                         "a federation, with their status and count.",
+                         {**_BODY_PARAMS, "open": "true: undecided proposals only"}),
+    "proposal": GovView("/v1/proposals/{proposal}", proposal, "One proposal: text, "
+                        "amendments, positions, the count under the method, the decision."),
+    "decisions": GovView("/v1/decisions", decisions, "The decision archive, newest first, "
+                         "searchable.",
+                         {**_BODY_PARAMS, "q": "search words: all must appear in the title, "
+                          "summary or text (case-folded)"}),
+    "minutes": GovView("/v1/minutes", minutes, "Minutes of a co-op's assembly or a "
+                       "federation, newest first, searchable.",
+                       {**_BODY_PARAMS, "q": "search words: all must appear in the title "
+                        "or text (case-folded)"}),
+}
