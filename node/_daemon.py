@@ -107,10 +107,16 @@ EVERYTHING = Replication()
 
 
 def replication_of(state: LedgerState, me: bytes) -> Replication:
-    """The replication of co-op ``me`` from the economy of ``state`` (SPEC §12). The
-    seam tests replace (``coopledger.node._daemon.replication_of``)."""
+    """The replication of this node from the economy of ``state`` (SPEC §12). ``me``
+    is the key this node writes with; the co-op it acts for comes from the key table
+    (SPEC §13.2), and the scope is a set of keys: every key (root, bound, revoked) of
+    every co-op in scope, so a co-op's new device or rotated key is synced like its
+    first one. A key no ``key.add`` binds yet is its own co-op: in no federation, it
+    replicates everything until the add arrives. The seam tests replace
+    (``coopledger.node._daemon.replication_of``)."""
     economy = state.economy()
-    return Replication(economy.replication_scope(me),
+    scope = economy.replication_scope(me)
+    return Replication(None if scope is None else scope | {me},
                        tuple(sorted(f.id for f in economy.federations_of(me))))
 
 
