@@ -5,6 +5,8 @@
                                           count under the method, the decision
     decisions  /v1/decisions              the decision archive, searchable (``q``)
     minutes    /v1/minutes                the minutes, searchable (``q``)
+    cascade    /v1/cascades/{cascade}     a cascade: its groups, each group's drafts, the
+                                          amendments across groups, what may be decided
 
 Which bodies: ``federation`` (a name or id prefix) names one federation; ``coop`` (a
 name or key prefix) one co-op's own assembly; both: what that co-op put to that
@@ -243,6 +245,48 @@ def minutes(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[s
     return {"q": params.get("q"), "minutes": rows}
 
 
+def resolve_cascade(eco: Economy, text: str) -> bytes:
+    """A lottery in groups mode by an id prefix (at least 8 hex characters)."""
+    groups = [i for i, lot in eco.gov.lotteries.by_id.items() if lot.terms.mode == "groups"]
+    return _resolve_id(groups, text, field="cascade", what="cascade")
+
+
+def cascade(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+    """A cascade (a lottery in groups mode): its groups once drawn, each group's
+    drafts with their amendments (and from which group), and whether the plenary may
+    decide: a draft is ``decidable`` once it has an amendment from another group;
+    ``ready`` when every group has a draft and every draft is decidable or decided."""
+    eco, names = economy(store), coop_names(store)
+    lot = eco.gov.lotteries.by_id[resolve_cascade(eco, params["cascade"])]
+    drafts = eco.gov.proposals.drafts(lot.id)
+    groups: list[dict[str, Any]] = []
+    for i, people in enumerate(() if lot.draw is None else lot.draw.groups):
+        mine = [p for p in drafts if p.group == i]
+        groups.append({
+            "group": i,
+            "people": [{"name": c.name, **_who("coop", c.coop, names)} for c in people],
+            "drafts": [{
+                "id": p.id.hex(), "title": p.title, **_who("proposer", p.proposer, names),
+                "ts": p.ts, "status": _status(p),
+                "amendments": [{"id": a.id.hex(), **_who("by", a.by, names),
+                                "group": a.group, "ts": a.ts} for a in p.amendments],
+                "decidable": p.decision is None and bool(p.amendments),
+            } for p in mine],
+        })
+    ready = bool(groups) and all(g["drafts"] for g in groups) and all(
+        d["decidable"] or d["status"] != "open" for g in groups for d in g["drafts"])
+    return {
+        "cascade": lot.id.hex(), "purpose": lot.purpose,
+        **_body(eco, names, lot.body, lot.body if lot.federation else None),
+        **_who("announcer", lot.announcer, names),
+        "beacons": {"needed": lot.terms.beacons, "counted": len(lot.counted)},
+        "drawn": lot.draw is not None, "people": len(lot.terms.pool),
+        "groups": groups, "drafts": len(drafts),
+        "amended": sum(1 for p in drafts if p.amendments),
+        "decided": sum(1 for p in drafts if p.decision is not None), "ready": ready,
+    }
+
+
 _BODY_PARAMS = {
     "coop": "a co-op (name or key prefix): its own assembly; with federation, what it "
             "put there",
@@ -263,4 +307,6 @@ VIEWS: dict[str, GovView] = {
                        "federation, newest first, searchable.",
                        {**_BODY_PARAMS, "q": "search words: all must appear in the title "
                         "or text (case-folded)"}),
+    "cascade": GovView("/v1/cascades/{cascade}", cascade, "A cascade: its groups, their "
+                       "drafts, amendments across groups, whether the plenary may decide."),
 }
