@@ -1,9 +1,716 @@
-"""The `coop` commands of self-government: mandates (SPEC §13). STUB: its helper fills it."""
+"""Mandates, roles and policy on the command line (SPEC §13.3-§13.5, docs/mandates.md):
+`coop mandate issue|renew|recall|report|verdict|list|show`, `coop role
+assign|renew|end|list`, `coop policy set|show`.
+
+Views (`list`, `show`) are node/_govview_mandates.py's documents, through the running
+node when one runs, else from the store, so ``--json`` is the same either way. Writing
+commands refuse early what the fold would refuse (not the issuer, a key that is not a
+delegate key of the co-op, a term longer than the body's policy allows, a renewal
+after expiry or recall); a term limit passed is only a warning, as the fold only flags
+it. Mandates and assignments are named by at least 8 hex characters of their id.
+
+A delegate acting under a mandate adds ``--mandate ID`` to the command that writes
+the entry (``mandate_refs`` below resolves it), so the entry refs the mandate.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from coopledger.node import Home, Store, now_ms
+from coopledger.node import _econview as econview
+from coopledger.node._govview import identity_of
+from coopledger.protocol._kinds import MANDATE_ACTIONS, METHODS, VERDICTS
+
+from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
+from ._common import parse_time as _parse_time
+from ._govcommon import view, write
+from ._render import print_json
+
+if TYPE_CHECKING:
+    from coopledger.protocol._economy import Economy, Federation
+    from coopledger.protocol._mandates import Assignment, Mandate
+
+DAY_MS = 86_400_000
+MAX_TITLE = 100
+
+mandate_app = typer.Typer(
+    help="Mandates: written, scoped, expiring authority lent to a delegate; renew, "
+         "recall, report back, judge.\n\nExample:  coop mandate list --active",
+    no_args_is_help=True)
+role_app = typer.Typer(
+    help="Roles with terms (treasurer, facilitator…): who holds what, until when.\n\n"
+         "Example:  coop role list", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="A body's policy: maximum term, term limit, decision method.\n\n"
+         "Example:  coop policy show --federation Riverside", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
+    app.add_typer(mandate_app, name="mandate")
+    app.add_typer(role_app, name="role")
+    app.add_typer(policy_app, name="policy")
+
+
+# -- options --------------------------------------------------------------------------
+
+FedOpt = Annotated[str | None, typer.Option(
+    "--federation", help="For this federation (name or id prefix); default: your co-op's "
+    "own assembly.")]
+ListFedOpt = Annotated[str | None, typer.Option(
+    "--federation", help="Only this federation's (name or id prefix).")]
+CoopOpt = Annotated[str | None, typer.Option(
+    "--coop", help="Only what this co-op issued or recorded (name or key prefix).")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Judge status at this time: a date, a date-time (UTC unless an offset "
+    "is given) or milliseconds. Default: now.")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="Free text, kept with the entry.")]
+DaysOpt = Annotated[int | None, typer.Option(
+    "--days", help="The term in days, counted from the start.")]
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+@contextmanager
+def _opened(home: Path | None) -> Iterator[tuple[Home, Store, Economy, bytes]]:
+    """The home, its store, the economy now, and the co-op this home writes for."""
+    h = open_home(home)
+    with h.open_store() as store:
+        me = identity_of(store, h.author)
+        assert me is not None
+        yield h, store, econview.economy(store), me
+
+
+def _time(text: str, option: str, *, end: bool = False) -> int:
+    """ms from a date, date-time or ms; a bare date as an end (``end``) is the first
+    ms after that day, so a term "until 2026-12-31" covers the whole of that day."""
+    at = _parse_time(text, option=option, end_of_day=end)
+    return at + 1 if end and len(text.strip()) == 10 else at
+
+
+def _text(value: str, option: str, limit: int) -> str:
+    value = value.strip()
+    if not value:
+        fail(f"{option}: must not be empty")
+    if len(value) > limit:
+        fail(f"{option}: at most {limit} characters")
+    return value
+
+
+def _term(start: int, until: str | None, days: int | None, until_opt: str) -> int:
+    if (until is None) == (days is None):
+        fail(f"give {until_opt} or --days (one of them)")
+    if days is not None:
+        if days < 1:
+            fail("--days: at least 1")
+        return start + days * DAY_MS
+    assert until is not None
+    at = _time(until, until_opt, end=True)
+    if at <= start:
+        fail(f"{until_opt}: must be later than the start ({format_ts(start)})")
+    return at
+
+
+def _federation(eco: Economy, text: str, me: bytes) -> Federation:
+    try:
+        fid = econview.resolve_federation(eco, text)
+    except econview.LookupFailed as exc:
+        fail(f"--federation: {exc.message}")
+    f = eco.federations[fid]
+    if not f.is_member(me):
+        fail(f"your co-op is not a member of federation {f.name!r}")
+    return f
+
+
+def _body(eco: Economy, federation: str | None, me: bytes
+          ) -> tuple[bytes, dict[str, Any], list[bytes]]:
+    """(body, the body's ``federation`` field if any, refs)."""
+    if federation is None:
+        return me, {}, []
+    f = _federation(eco, federation, me)
+    return f.id, {"federation": f.id.hex()}, [f.id]
+
+
+def _mandate(eco: Economy, text: str, what: str = "MANDATE") -> Mandate:
+    try:
+        mid = econview.resolve_id(eco.gov.mandates.by_id, text, field="mandate",
+                                  what="mandate")
+    except econview.LookupFailed as exc:
+        fail(f"{what}: {exc.message}")
+    return eco.gov.mandates.by_id[mid]
+
+
+def _assignment(eco: Economy, text: str) -> Assignment:
+    try:
+        aid = econview.resolve_id(eco.gov.roles.by_id, text, field="assignment",
+                                  what="assignment")
+    except econview.LookupFailed as exc:
+        fail(f"ASSIGNMENT: {exc.message}")
+    return eco.gov.roles.by_id[aid]
+
+
+def _issuer_only(md: Mandate, me: bytes, verb: str) -> None:
+    if md.issuer != me:
+        fail(f"only the co-op that issued this mandate may {verb} it")
+
+
+def mandate_refs(store: Store, text: str | None) -> list[bytes]:
+    """The ``--mandate ID`` of a delegate's command as refs: the id of a held
+    ``mandate.issue`` (at least 8 hex characters). For other commands' modules."""
+    if text is None:
+        return []
+    issued = {i: e for i, e in store.state().economic.items() if e.kind == "mandate.issue"}
+    try:
+        return [econview.resolve_id(issued, text, field="mandate", what="mandate")]
+    except econview.LookupFailed as exc:
+        fail(f"--mandate: {exc.message}")
+
+
+def _action(eco: Economy, spec: str) -> dict[str, str]:
+    """``vote``, ``vote:PROPOSAL``, ``transfer``, ``transfer:MAX:UNIT``, ``propose``,
+    ``allocate``, ``surplus``, ``lottery``."""
+    parts = [p.strip() for p in spec.split(":")]
+    do = parts[0]
+    if do not in MANDATE_ACTIONS:
+        fail(f"--allow: {spec[:40]!r} is not one of {', '.join(MANDATE_ACTIONS)} (vote may "
+             "name a proposal, vote:ID; transfer a maximum, transfer:5:hour)")
+    if len(parts) == 1:
+        return {"do": do}
+    if do == "vote" and len(parts) == 2:
+        try:
+            pid = econview.resolve_id(eco.gov.proposals.proposals, parts[1],
+                                      field="allow", what="proposal")
+        except econview.LookupFailed as exc:
+            fail(f"--allow: {exc.message}")
+        return {"do": do, "proposal": pid.hex()}
+    if do == "transfer" and len(parts) == 3:
+        from ._federation import _qty
+
+        return {"do": do, "max": str(_qty(parts[1], "--allow")), "unit": parts[2]}
+    fail(f"--allow: {spec[:40]!r}: only vote:PROPOSAL and transfer:MAX:UNIT take more")
+
+
+def _delegate_key(store: Store, eco: Economy, me: bytes, text: str, start: int) -> bytes:
+    low = text.strip().lower()
+    mine = [r for r in eco.gov.ids.keys_of(me) if r.key.hex().startswith(low)]
+    if len(low) < 8 or not mine:
+        fail(f"--key: no key of your co-op starts with {low[:64]!r} (give at least 8 hex "
+             "characters; coop key list shows them)")
+    if len(mine) > 1:
+        fail(f"--key: {low[:64]} matches {len(mine)} keys; give more characters")
+    rec = mine[0]
+    if eco.gov.ids.power_at(rec.key, me, start) != "delegate":
+        fail(f"--key: {rec.key.hex()[:8]} is not a delegate key of your co-op at the "
+             f"start ({rec.power}{', revoked' if rec.revoked else ''}); add one with "
+             "coop key add KEY --power delegate")
+    return rec.key
+
+
+def _term_warning(eco: Economy, body: bytes, issuer: bytes, title: str, delegate: str
+                  ) -> None:
+    limit = eco.gov.policy_at(body).max_consecutive_terms
+    if not limit:
+        return
+    seq = eco.gov.mandates.terms.get((issuer, body, title.casefold()), [])
+    runs = 1
+    for d in reversed(seq):
+        if d != delegate.casefold():
+            break
+        runs += 1
+    if runs > limit:
+        err.print(f"Warning: this is {delegate}'s term {runs} in a row as {title!r}; the "
+                  f"policy allows {limit}. The mandate is valid, and flagged term-limit.")
+
+
+def _who(row: dict[str, Any], prefix: str) -> str:
+    name, key = row.get(f"{prefix}_name"), row.get(prefix) or ""
+    return f"{name} ({key[:8]})" if name else key[:8]
+
+
+def _where(row: dict[str, Any]) -> str:
+    if row["body_kind"] == "federation":
+        return f"federation {row['body_name'] or row['body'][:8]}"
+    return f"the assembly of {row['body_name'] or row['body'][:8]}"
+
+
+def _actions_text(actions: list[dict[str, str]]) -> str:
+    parts = []
+    for a in actions:
+        if "proposal" in a:
+            parts.append(f"vote on {a['proposal'][:8]}")
+        elif "max" in a:
+            parts.append(f"transfer up to {a['max']} {a['unit']}")
+        else:
+            parts.append(a["do"])
+    return ", ".join(parts) or "nothing (a written mandate only)"
+
+
+# -- mandates -------------------------------------------------------------------------
+
+
+@mandate_app.command("issue")
+def mandate_issue(
+    title: Annotated[str, typer.Option("--title", help="What the mandate is, in a few "
+                                       "words (Delegate to Riverside).")],
+    delegate: Annotated[str, typer.Option("--delegate", help="The person mandated.")],
+    scope: Annotated[str, typer.Option("--scope", help="The written scope: what the "
+                                       "delegate may and may not do.")],
+    sunset: Annotated[str, typer.Option("--sunset", help="How the role is handed on "
+                                        "when the mandate ends.")],
+    allow: Annotated[list[str] | None, typer.Option(
+        "--allow", help="An action the delegate's key may take: vote, vote:PROPOSAL, "
+        "propose, allocate, transfer, transfer:MAX:UNIT, surplus, lottery; repeatable.")
+    ] = None,
+    key: Annotated[str | None, typer.Option(
+        "--key", help="The delegate's key (a delegate key of your co-op, 8+ hex "
+        "characters): entries it signs count only inside this mandate.")] = None,
+    federation: FedOpt = None,
+    start: Annotated[str | None, typer.Option(
+        "--start", help="When it starts (date, date-time or ms). Default: now.")] = None,
+    expires: Annotated[str | None, typer.Option(
+        "--expires", help="When it ends (a date: the end of that day). Mandatory, or "
+        "--days.")] = None,
+    days: DaysOpt = None,
+    note: NoteOpt = None,
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Issue a mandate, as your co-op's assembly decided: who, what, for how long.
+
+    Example:  coop mandate issue --federation Riverside --title "Delegate to Riverside"
+    --delegate Ana --key 3f2a9c1e --allow vote --allow transfer:5:hour --days 90
+    --scope "Vote for us at Riverside's assemblies." --sunset "Hand over the notes."
+    """
+    title_ = _text(title, "--title", MAX_TITLE)
+    delegate_ = _text(delegate, "--delegate", MAX_TITLE)
+    scope_, sunset_ = _text(scope, "--scope", 4000), _text(sunset, "--sunset", 2000)
+    begin = now_ms() if start is None else _time(start, "--start")
+    end = _term(begin, expires, days, "--expires")
+    if len(allow or ()) > 16:
+        fail("--allow: at most 16 actions")
+    with _opened(home) as (_h, store, eco, me):
+        body_id, body, refs = _body(eco, federation, me)
+        actions = [_action(eco, a) for a in allow or ()]
+        refs += [bytes.fromhex(a["proposal"]) for a in actions if "proposal" in a]
+        if key is not None:
+            body["key"] = _delegate_key(store, eco, me, key, begin).hex()
+        max_days = eco.gov.policy_at(body_id).max_mandate_days
+        if end - begin > max_days * DAY_MS:
+            fail(f"the term is longer than {max_days} days, the most this body's policy "
+                 "allows (coop policy show)")
+        _term_warning(eco, body_id, me, title_, delegate_)
+    body.update({"title": title_, "delegate": delegate_, "scope": scope_,
+                 "actions": actions, "start": begin, "expires": end, "sunset": sunset_,
+                 "note": note})
+    write(home, passphrase_file, "mandate.issue", body, refs, json_, "mandate")
+
+
+@mandate_app.command("renew")
+def mandate_renew(
+    mandate: Annotated[str, typer.Argument(help="The mandate (8+ hex characters of its id).",
+                                           show_default=False)],
+    expires: Annotated[str | None, typer.Option(
+        "--expires", help="The new end (a date: the end of that day), or --days.")] = None,
+    days: Annotated[int | None, typer.Option(
+        "--days", help="The new term in days, counted from now.")] = None,
+    note: NoteOpt = None,
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Renew a mandate before it expires: a new term from now.
+
+    Example:  coop mandate renew 3f2a9c1e --days 90
+    """
+    now = now_ms()
+    end = _term(now, expires, days, "--expires")
+    with _opened(home) as (_h, _store, eco, me):
+        md = _mandate(eco, mandate)
+        _issuer_only(md, me, "renew")
+        status = md.status_at(now)
+        if status in ("recalled", "expired"):
+            fail(f"the mandate is {status}; issue a new one instead")
+        if end <= md.expires_at(now):
+            fail(f"the new end must be later than the current one, "
+                 f"{format_ts(md.expires_at(now))}")
+        # A renewal is judged under the policy the mandate was issued under (§13.4).
+        if end - now > md.max_days * DAY_MS:
+            fail(f"the new term is longer than {md.max_days} days, the most the policy it "
+                 "was issued under allows")
+        _term_warning(eco, md.body, me, md.title, md.delegate)
+    write(home, passphrase_file, "mandate.renew",
+          {"mandate": md.id.hex(), "expires": end, "note": note}, [md.id], json_, "renewal")
+
+
+@mandate_app.command("recall")
+def mandate_recall(
+    mandate: Annotated[str, typer.Argument(help="The mandate (8+ hex characters of its id).",
+                                           show_default=False)],
+    reason: Annotated[str, typer.Option("--reason", help="Why, in plain words.")],
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Recall a mandate at once: anything done under it after now is invalid everywhere.
+
+    Example:  coop mandate recall 3f2a9c1e --reason "The assembly chose another delegate."
+    """
+    reason_ = _text(reason, "--reason", 2000)
+    with _opened(home) as (_h, _store, eco, me):
+        md = _mandate(eco, mandate)
+        _issuer_only(md, me, "recall")
+        if md.recall is not None:
+            fail(f"the mandate was already recalled at {format_ts(md.recalled)}")
+    write(home, passphrase_file, "mandate.recall",
+          {"mandate": md.id.hex(), "reason": reason_}, [md.id], json_, "recall")
+
+
+@mandate_app.command("report")
+def mandate_report(
+    mandate: Annotated[str, typer.Argument(help="The mandate (8+ hex characters of its id).",
+                                           show_default=False)],
+    text: Annotated[str, typer.Option("--text", help="The report back to the assembly.")],
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Report back on a mandate (the delegate, with its key, or the issuing co-op).
+
+    Example:  coop mandate report 3f2a9c1e --text "I voted for the bike, as mandated."
+    """
+    report = _text(text, "--text", 8000)
+    with _opened(home) as (_h, _store, eco, me):
+        md = _mandate(eco, mandate)
+        _issuer_only(md, me, "report on")
+    write(home, passphrase_file, "mandate.report",
+          {"mandate": md.id.hex(), "report": report}, [md.id], json_, "report")
+
+
+@mandate_app.command("verdict")
+def mandate_verdict(
+    mandate: Annotated[str, typer.Argument(help="The mandate (8+ hex characters of its id).",
+                                           show_default=False)],
+    verdict: Annotated[str, typer.Argument(help="kept or exceeded.", show_default=False)],
+    note: NoteOpt = None,
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Record the assembly's verdict: the delegate kept to the mandate, or exceeded it.
+
+    Example:  coop mandate verdict 3f2a9c1e kept --note "Thanks, Ana."
+    """
+    if verdict not in VERDICTS:
+        fail(f"VERDICT: one of {', '.join(VERDICTS)}")
+    with _opened(home) as (_h, _store, eco, me):
+        md = _mandate(eco, mandate)
+        _issuer_only(md, me, "judge")
+        if not md.reports and md.status_at(now_ms()) in ("active", "pending"):
+            fail("a verdict comes after a report, or once the mandate has ended or been "
+                 "recalled")
+    write(home, passphrase_file, "mandate.verdict",
+          {"mandate": md.id.hex(), "verdict": verdict, "note": note}, [md.id], json_,
+          "verdict")
+
+
+def _as_of(text: str | None) -> str | None:
+    return None if text is None else str(_time(text, "--as-of", end=True))
+
+
+@mandate_app.command("list")
+def mandate_list(
+    active: Annotated[bool, typer.Option("--active", help="Only mandates in force.")] = False,
+    federation: ListFedOpt = None,
+    coop: CoopOpt = None,
+    as_of: AsOfOpt = None,
+    json_: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """List mandates: your co-op's and those for its federations (or one body's).
+
+    Example:  coop mandate list --active --federation Riverside
+    """
+    data = view(home, "mandates", {"federation": federation, "coop": coop,
+                                   "as_of": _as_of(as_of),
+                                   "active": "true" if active else None})
+    if json_:
+        print_json(data)
+        return
+    if not data["mandates"]:
+        out.print("No mandates." if not active else "No mandates in force.")
+        return
+    for r in data["mandates"]:
+        key = f", key {r['key'][:8]}" if r["key"] else ""
+        out.print(f"{r['id'][:8]}  {r['title']}: {r['delegate']}{key}  [{_where(r)}]  "
+                  f"{r['status'].upper()}")
+        out.print(f"    {format_ts(r['start'])} until {format_ts(r['expires'])}"
+                  f"{'' if r['recalled'] is None else ', recalled ' + format_ts(r['recalled'])}"
+                  f"; may: {_actions_text(r['actions'])}")
+
+
+@mandate_app.command("show")
+def mandate_show(
+    mandate: Annotated[str, typer.Argument(help="The mandate (8+ hex characters of its id).",
+                                           show_default=False)],
+    as_of: AsOfOpt = None,
+    json_: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Show a mandate in full, with everything done under it and the fold's verdict.
+
+    Example:  coop mandate show 3f2a9c1e
+    """
+    d = view(home, "mandate", {"mandate": mandate, "as_of": _as_of(as_of)})
+    if json_:
+        print_json(d)
+        return
+    out.print(f"Mandate {d['id']}  {d['status'].upper()} at {format_ts(d['as_of'])}")
+    out.print(f"  {d['title']}: {d['delegate']}"
+              f"{'' if not d['key'] else ' (key ' + d['key'][:8] + ')'}")
+    out.print(f"  issued by {_who(d, 'issuer')} for {_where(d)}, term {d['term']} in a row")
+    out.print(f"  from {format_ts(d['start'])} until {format_ts(d['expires'])}"
+              f" (as issued: {format_ts(d['issued_expires'])})")
+    out.print(f"  may: {_actions_text(d['actions'])}")
+    out.print(f"  scope: {d['scope']}")
+    out.print(f"  sunset: {d['sunset']}")
+    for r in d["renewals"]:
+        out.print(f"  renewed {format_ts(r['ts'])} until {format_ts(r['expires'])}")
+    if d["recall"]:
+        out.print(f"  RECALLED {format_ts(d['recall']['ts'])}: {d['recall']['reason']}")
+    for r in d["reports"]:
+        out.print(f"  report {format_ts(r['ts'])}: {r['report']}")
+    if d["verdict"]:
+        note = f" ({d['verdict']['note']})" if d["verdict"]["note"] else ""
+        out.print(f"  verdict: {d['verdict']['verdict']}{note}")
+    for f in d["flags"]:
+        out.print(f"  flagged {f['code']}: {f['detail']}")
+    if d["entries"]:
+        out.print("Entries that name it:")
+    for e in d["entries"]:
+        verdict = "valid" if e["valid"] else f"INVALID {e['code']}: {e['detail']}"
+        out.print(f"  {format_ts(e['ts'])}  {e['kind']:<16} {_who(e, 'key')}  {verdict}")
+
+
+# -- roles ----------------------------------------------------------------------------
+
+
+@role_app.command("assign")
+def role_assign(
+    role: Annotated[str, typer.Argument(help="The role (treasurer, facilitator…).",
+                                        show_default=False)],
+    holder: Annotated[str, typer.Option("--holder", help="Who holds it.")],
+    federation: FedOpt = None,
+    start: Annotated[str | None, typer.Option(
+        "--from", help="When the term starts (date, date-time or ms). Default: now.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="When it ends (a date: the end of that day), or --days.")] = None,
+    days: DaysOpt = None,
+    key: Annotated[str | None, typer.Option(
+        "--key", help="The holder's key, for the record (64 hex characters).")] = None,
+    note: NoteOpt = None,
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Assign a role for a term; it dissolves at the end unless renewed.
+
+    Example:  coop role assign treasurer --holder Ana --days 365
+    """
+    role_, holder_ = _text(role, "ROLE", MAX_TITLE), _text(holder, "--holder", MAX_TITLE)
+    begin = now_ms() if start is None else _time(start, "--from")
+    end = _term(begin, until, days, "--until")
+    if key is not None and (len(key) != 64 or any(c not in "0123456789abcdef" for c in key)):
+        fail("--key: 64 lower-case hex characters")
+    with _opened(home) as (_h, _store, eco, me):
+        body_id, body, refs = _body(eco, federation, me)
+        max_days = eco.gov.policy_at(body_id).max_mandate_days
+        if end - begin > max_days * DAY_MS:
+            fail(f"the term is longer than {max_days} days, the most this body's policy "
+                 "allows (coop policy show)")
+    body.update({"role": role_, "holder": holder_, "key": key, "from": begin,
+                 "until": end, "note": note})
+    write(home, passphrase_file, "role.assign", body, refs, json_, "assignment")
+
+
+def _changeable(eco: Economy, a: Assignment, me: bytes) -> None:
+    if a.federation is None and a.body != me:
+        fail("only the co-op that assigned this role may change it")
+    if a.federation is not None and not eco.federations[a.federation].is_member(me):
+        fail("only a member of the federation may change this role")
+    now = now_ms()
+    if a.ended is not None or now >= a.until_at(now):
+        fail("this term has ended; assign the role again")
+
+
+@role_app.command("renew")
+def role_renew(
+    assignment: Annotated[str, typer.Argument(
+        help="The assignment (8+ hex characters of its id).", show_default=False)],
+    until: Annotated[str | None, typer.Option(
+        "--until", help="The new end (a date: the end of that day), or --days.")] = None,
+    days: Annotated[int | None, typer.Option(
+        "--days", help="The new term in days, counted from now.")] = None,
+    note: NoteOpt = None,
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Renew a role's term before it ends.
+
+    Example:  coop role renew 3f2a9c1e --days 365
+    """
+    now = now_ms()
+    end = _term(now, until, days, "--until")
+    with _opened(home) as (_h, _store, eco, me):
+        a = _assignment(eco, assignment)
+        _changeable(eco, a, me)
+        if end <= a.until_at(now):
+            fail(f"the new end must be later than the current one, "
+                 f"{format_ts(a.until_at(now))}")
+        max_days = eco.gov.policy_at(a.body).max_mandate_days
+        if end - now > max_days * DAY_MS:
+            fail(f"the term is longer than {max_days} days, the most this body's policy "
+                 "allows")
+    write(home, passphrase_file, "role.renew",
+          {"assignment": a.id.hex(), "until": end, "note": note}, [a.id], json_, "renewal")
+
+
+@role_app.command("end")
+def role_end(
+    assignment: Annotated[str, typer.Argument(
+        help="The assignment (8+ hex characters of its id).", show_default=False)],
+    note: NoteOpt = None,
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """End a role's term now (the holder steps down, or the body ends it).
+
+    Example:  coop role end 3f2a9c1e --note "Ana stepped down."
+    """
+    with _opened(home) as (_h, _store, eco, me):
+        a = _assignment(eco, assignment)
+        _changeable(eco, a, me)
+    write(home, passphrase_file, "role.end", {"assignment": a.id.hex(), "note": note},
+          [a.id], json_, "end")
+
+
+@role_app.command("list")
+def role_list(
+    federation: ListFedOpt = None,
+    coop: CoopOpt = None,
+    as_of: AsOfOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every assignment, not only the "
+                                       "roles held now.")] = False,
+    json_: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Who holds which role now, until when, and how often each person has held it.
+
+    Example:  coop role list --federation Riverside
+    """
+    data = view(home, "roles", {"federation": federation, "coop": coop,
+                                "as_of": _as_of(as_of)})
+    if json_:
+        print_json(data)
+        return
+    rows = data["assignments"] if all_ else data["holders"]
+    if not rows:
+        out.print("No roles held." if not all_ else "No roles assigned.")
+    for r in rows:
+        state = "holds" if r["holds"] else "does not hold"
+        out.print(f"{r['id'][:8]}  {r['role']}: {r['holder']} {state} it, "
+                  f"{format_ts(r['from'])} until {format_ts(r['until'])}  [{_where(r)}]")
+    if data["rotation"]:
+        out.print("Rotation (terms held, a renewal counts as a term):")
+    for r in data["rotation"]:
+        out.print(f"  {r['role']}: {r['holder']} {r['terms']}  [{_where(r)}]")
+
+
+# -- policy ---------------------------------------------------------------------------
+
+
+@policy_app.command("set")
+def policy_set(
+    federation: Annotated[str | None, typer.Option(
+        "--federation", help="A federation you founded (name or id prefix); default: "
+        "your co-op's own assembly.")] = None,
+    max_mandate_days: Annotated[int | None, typer.Option(
+        "--max-mandate-days", help="The longest term of a mandate or role, 1 to 1830 days.")
+    ] = None,
+    max_terms: Annotated[int | None, typer.Option(
+        "--max-terms", help="Consecutive terms of one person in one mandate or role before "
+        "it is flagged, 0 to 20 (0: no limit).")] = None,
+    method: Annotated[str | None, typer.Option(
+        "--method", help=f"How decisions are counted: {', '.join(METHODS)}.")] = None,
+    note: NoteOpt = None,
+    json_: JsonOpt = False,
+    passphrase_file: PassFileOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Set a body's policy; what you leave out stays as it is now.
+
+    Example:  coop policy set --federation Riverside --max-mandate-days 180 --max-terms 2
+    """
+    if max_mandate_days is not None and not 1 <= max_mandate_days <= 1830:
+        fail("--max-mandate-days: 1 to 1830")
+    if max_terms is not None and not 0 <= max_terms <= 20:
+        fail("--max-terms: 0 to 20")
+    if method is not None and method not in METHODS:
+        fail(f"--method: one of {', '.join(METHODS)}")
+    if max_mandate_days is None and max_terms is None and method is None:
+        fail("give --max-mandate-days, --max-terms or --method")
+    with _opened(home) as (_h, _store, eco, me):
+        body_id, body, refs = _body(eco, federation, me)
+        if federation is not None and eco.federations[body_id].founder != me:
+            fail("only the federation's founder sets its policy (for now)")
+        now = eco.gov.policy_at(body_id).to_value()
+    if max_mandate_days is not None:
+        now["max_mandate_days"] = max_mandate_days
+    if max_terms is not None:
+        now["max_consecutive_terms"] = max_terms
+    if method is not None:
+        now["method"] = method
+    body.update({"policy": now, "note": note})
+    write(home, passphrase_file, "policy.set", body, refs, json_, "policy")
+
+
+@policy_app.command("show")
+def policy_show(
+    federation: Annotated[str | None, typer.Option(
+        "--federation", help="A federation (name or id prefix).")] = None,
+    coop: Annotated[str | None, typer.Option(
+        "--coop", help="A co-op's own assembly (name or key prefix); default: yours.")
+    ] = None,
+    json_: JsonOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Show the policy in force for a federation or a co-op's assembly.
+
+    Example:  coop policy show --federation Riverside
+    """
+    d = view(home, "policy", {"federation": federation, "coop": coop})
+    if json_:
+        print_json(d)
+        return
+    p = d["policy"]
+    who = (f"federation {d['body_name']}" if d["body_kind"] == "federation"
+           else f"the assembly of {d['body_name'] or d['body'][:8]}")
+    out.print(f"Policy of {who}{' (the defaults: never set)' if d['default'] else ''}")
+    out.print(f"  longest mandate or role term: {p['max_mandate_days']} days")
+    terms = p["max_consecutive_terms"]
+    out.print(f"  consecutive terms before a flag: {terms or 'no limit'}")
+    out.print(f"  decision method: {p['method']}")
+    for h in d["history"]:
+        out.print(f"  set {format_ts(h['eff'])}: {h['policy']['max_mandate_days']} days, "
+                  f"{h['policy']['max_consecutive_terms'] or 'no'} term limit, "
+                  f"{h['policy']['method']}")

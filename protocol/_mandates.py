@@ -125,6 +125,7 @@ class Mandate:
     sunset: str
     ts: int
     term: int = 1                 # consecutive terms of this delegate in this mandate
+    max_days: int = 365           # the longest term of the policy it was issued under
     renewals: list[Renewal] = field(default_factory=list)   # valid ones, by (ts, id)
     recall: bytes | None = None   # the recall in force (Rule 4)
     recalled: int | None = None   # its ts
@@ -508,7 +509,7 @@ def _issue(m: _Machine, e: Entry, b: Body) -> None:
         raise Reject("term-too-long", f"the mandate runs longer than "
                      f"{policy.max_mandate_days} days, the body's maximum term")
     md = Mandate(e.id, m.actor, body, federation, title, delegate, key, scope, actions,
-                 start, expires, sunset, e.ts)
+                 start, expires, sunset, e.ts, max_days=policy.max_mandate_days)
     m.gov.mandates._settle(md, policy.max_mandate_days)
     md.term = _count_term(m, e, md, policy.max_consecutive_terms)
     m.gov.mandates.by_id[e.id] = md
