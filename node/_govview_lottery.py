@@ -1,6 +1,7 @@
 """Views of self-government: verifiable lotteries (SPEC §13.6, docs/lotteries.md).
 
-    lotteries   GET /v1/lotteries?coop=…&federation=…   one row per lottery
+    lotteries   GET /v1/lotteries?coop=…&federation=…   one row per lottery (all held
+                here, or one body's)
     lottery     GET /v1/lotteries/{lottery}             one lottery: the announcement,
                 the beacons (counted, not counted and why, invalid), the result, and
                 every step of the draw, so a member can redo it by hand
@@ -25,7 +26,7 @@ from ._econview import (
     resolve_federation,
     resolve_id,
 )
-from ._govview import GovView, identity_of
+from ._govview import GovView
 
 if TYPE_CHECKING:
     from coopledger.protocol._economy import Economy
@@ -49,13 +50,14 @@ def _body(eco: Economy, lot: Lottery, names: Mapping[bytes, str | None]) -> dict
     return {"body": lot.body.hex(), "body_kind": "coop", "body_name": names.get(lot.body)}
 
 
-def _result(draw: Draw | None, names: Mapping[bytes, str | None]) -> dict[str, Any]:
+def _result(draw: Draw | None, names: Mapping[bytes, str | None]) -> dict[str, Any] | None:
+    """None while the draw waits; else the seats (mode draw) or groups (mode groups)."""
     if draw is None:
-        return {"seats": None, "groups": None, "short": None}
-    return {"seats": [[_person(c, names) for c in s] for s in draw.seats]
-            if draw.mode == "draw" else None,
-            "groups": [[_person(c, names) for c in g] for g in draw.groups]
-            if draw.mode == "groups" else None,
+        return None
+    if draw.mode == "draw":
+        return {"seats": [[_person(c, names) for c in s] for s in draw.seats],
+                "groups": None, "short": draw.short}
+    return {"seats": None, "groups": [[_person(c, names) for c in g] for g in draw.groups],
             "short": draw.short}
 
 
@@ -67,14 +69,15 @@ def _row(eco: Economy, lot: Lottery, names: Mapping[bytes, str | None]) -> dict[
         "purpose": t.purpose, "mode": t.mode, "seats": t.seats, "roles": list(t.roles),
         "pool": len(t.pool), "beacons_needed": t.beacons, "beacons_counted": len(lot.counted),
         "announced": lot.eff, "status": "waiting" if lot.draw is None else "drawn",
-        "drawn": lot.drawn_eff, **_result(lot.draw, names),
+        "drawn": lot.drawn_eff, "result": _result(lot.draw, names),
     }
 
 
 def lotteries(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
     """The lotteries of a federation (``federation``), of a co-op's own assembly
-    (``coop``), or, with neither, of this node's co-op and every federation it is in
-    (every lottery known here when there is no home). Oldest first."""
+    (``coop``), or, with neither, every lottery held here (a node holds the logs of its
+    federations, so these are the ones its co-op may be drawn in or beacon for).
+    Oldest first."""
     eco, names = economy(store), coop_names(store)
     lots = eco.gov.lotteries
     bodies: set[bytes] | None
@@ -85,9 +88,7 @@ def lotteries(store: Store, params: Mapping[str, str], me: bytes | None) -> dict
     elif params.get("coop"):
         bodies = {resolve_coop(store, params["coop"], field="coop")}
     else:
-        ident = identity_of(store, me)
-        bodies = None if ident is None else {ident, *(
-            f.id for f in eco.federations.values() if f.is_member(ident))}
+        bodies = None
     rows = [_row(eco, lot, names) for lot in lots.by_id.values()
             if bodies is None or lot.body in bodies]
     rows.sort(key=lambda r: (r["announced"], r["id"]))
@@ -154,8 +155,7 @@ def lottery(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[s
 VIEWS: dict[str, GovView] = {
     "lotteries": GovView(
         "/v1/lotteries", lotteries,
-        "Lotteries of a federation, of a co-op's assembly, or of this co-op and its "
-        "federations",
+        "Lotteries held here, or those of one federation or one co-op's assembly",
         {"coop": "a co-op's name or key prefix: its own assembly's lotteries",
          "federation": "a federation's name or id prefix"}),
     "lottery": GovView(

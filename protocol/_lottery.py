@@ -59,6 +59,9 @@ REASON_CODES = frozenset(("not-a-lottery", "own-beacon"))
 # Why a valid beacon does not count (recorded, never invalid).
 NOT_COUNTED = ("repeat", "late")
 _U64 = 1 << 64
+# The schema's bounds (protocol/_kinds.py), named for the CLI's messages.
+MAX_SEATS = 100
+MAX_BEACONS = 16
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -91,26 +91,24 @@ def test_lotteries_of_a_federation_and_of_a_co_op(store: Store, world: dict[str,
     rows = answer(store, "lotteries", federation="Riverside")["lotteries"]
     assert [r["id"] for r in rows] == [lot.id.hex()]
     row = rows[0]
-    assert row | {"seats": None} == {
+    assert row | {"result": None} == {
         "id": lot.id.hex(), "body": world["fed"].id.hex(), "body_kind": "federation",
         "body_name": "Riverside", "announcer": garden.id.hex(),
         "announcer_name": "Hillside Garden", "purpose": "assembly of May", "mode": "draw",
-        "seats": None, "roles": ["facilitator", "process guardian"], "pool": 6,
+        "seats": 1, "roles": ["facilitator", "process guardian"], "pool": 6,
         "beacons_needed": 2, "beacons_counted": 2, "announced": lot.ts,
-        "status": "drawn", "drawn": world["beacons"][2].ts, "groups": None,
-        "short": False}
-    [seat] = row["seats"]
+        "status": "drawn", "drawn": world["beacons"][2].ts, "result": None}
+    assert row["result"]["groups"] is None and row["result"]["short"] is False
+    [seat] = row["result"]["seats"]
     assert [p["coop_name"] for p in seat] != [None, None] and len(seat) == 2
     assert seat[0]["coop"] != seat[1]["coop"]                   # distinct co-ops
     own = answer(store, "lotteries", coop="Hillside Garden")["lotteries"]
     assert [(r["id"], r["status"], r["body_kind"], r["beacons_counted"]) for r in own] == [
         (audit.id.hex(), "waiting", "coop", 0)]
-    assert own[0]["seats"] is None and own[0]["drawn"] is None
-    mine = answer(store, "lotteries", garden)["lotteries"]
-    assert [r["id"] for r in mine] == [lot.id.hex(), audit.id.hex()]
-    assert [r["id"] for r in answer(store, "lotteries", world["bakery"])["lotteries"]] == [
-        lot.id.hex()]
-    assert len(answer(store, "lotteries")["lotteries"]) == 2      # no home: all of them
+    assert own[0]["result"] is None and own[0]["drawn"] is None
+    every = answer(store, "lotteries", world["bakery"])["lotteries"]
+    assert [r["id"] for r in every] == [lot.id.hex(), audit.id.hex()]   # all held here
+    assert answer(store, "lotteries")["lotteries"] == every
 
 
 def test_one_lottery_with_its_beacons_and_steps(store: Store, world: dict[str, Any]) -> None:
@@ -136,14 +134,14 @@ def test_one_lottery_with_its_beacons_and_steps(store: Store, world: dict[str, A
         assert p["r"] == r.hexdigest() and int(p["value"]) == int(p["r"][:16], 16)
         assert p["accepted"] and p["index"] == int(p["value"]) % p["n"]
     chosen = [p["pick"] for p in s["picks"]]
-    assert chosen == doc["seats"][0]
+    assert chosen == doc["result"]["seats"][0]
     assert [p["role"] for p in s["picks"]] == ["facilitator", "process guardian"]
     assert s["picks"][1]["n"] == 4             # the first pick's co-op is out (distinct)
 
 
 def test_a_waiting_lottery_has_no_steps(store: Store, world: dict[str, Any]) -> None:
     doc = answer(store, "lottery", lottery=world["audit"].id.hex())
-    assert doc["status"] == "waiting" and doc["seats"] is None
+    assert doc["status"] == "waiting" and doc["result"] is None and doc["seats"] == 2
     assert doc["steps"]["picks"] == [] and doc["steps"]["waiting_for"] == 3
     assert doc["exclude"] == [world["garden"].id.hex()]
 
