@@ -242,6 +242,41 @@ def test_minutes_are_searchable(store: Store, world: dict[str, Any]) -> None:
         "Riverside assembly"]
 
 
+def test_a_cascade(store: Store, world: dict[str, Any]) -> None:
+    garden, bakery, mill, fed = world["garden"], world["bakery"], world["mill"], world["fed"]
+    people = [{"name": n, "coop": c.id.hex()} for c, n in
+              ((garden, "Ana"), (garden, "Bo"), (bakery, "Chen"), (bakery, "Dee"),
+               (mill, "Eli"), (mill, "Fa"), (mill, "Gil"))]
+    lot = garden.later_than(mill).add("lottery.announce", {
+        "federation": fed.id.hex(), "purpose": "market rules", "pool": people,
+        "seats": 1, "beacons": 1, "mode": "groups"}, fed)
+    waiting = answer(store, "cascade", cascade=lot.id.hex()[:10])
+    assert (waiting["drawn"], waiting["groups"], waiting["ready"]) == (False, [], False)
+    assert waiting["beacons"] == {"needed": 1, "counted": 0} and waiting["people"] == 7
+    b = bakery.later_than(garden).add("lottery.beacon", {"lottery": lot.id.hex()}, lot)
+    groups = answer(store, "cascade", cascade=lot.id.hex())["groups"]
+    assert [len(g["people"]) for g in groups] == [4, 3]
+    coops = [{p["coop"] for p in g["people"]} for g in groups]
+    # A co-op that drafts for a group it is in, and one in the other group to amend.
+    drafter = next(c for c in (garden, bakery, mill) if c.id.hex() in coops[0])
+    amender = next(c for c in (garden, bakery, mill)
+                   if c.id.hex() in coops[1] and c is not drafter)
+    draft = drafter.later_than(bakery).add("proposal.create", {
+        "federation": fed.id.hex(), "title": "Stalls rotate", "text": "Weekly.",
+        "cascade": lot.id.hex(), "group": 0}, fed, lot, b)
+    doc = answer(store, "cascade", cascade=lot.id.hex())
+    assert doc["groups"][0]["drafts"][0]["decidable"] is False and not doc["ready"]
+    am = amender.later_than(drafter).add("proposal.amend", {
+        "proposal": draft.id.hex(), "text": "Fortnightly."}, draft)
+    doc = answer(store, "cascade", cascade=lot.id.hex())
+    d0 = doc["groups"][0]["drafts"][0]
+    assert d0["id"] == draft.id.hex() and d0["decidable"] is True
+    assert [(a["id"], a["group"]) for a in d0["amendments"]] == [(am.id.hex(), 1)]
+    assert doc["groups"][1]["drafts"] == [] and doc["ready"] is False
+    assert (doc["drafts"], doc["amended"], doc["decided"]) == (1, 1, 0)
+    assert doc["body_name"] == "Riverside" and doc["announcer_name"] == "Hillside Garden"
+
+
 def test_bad_parameters(store: Store, world: dict[str, Any]) -> None:
     cases: list[tuple[Callable[[], object], str, int]] = [
         (lambda: answer(store, "proposals", open="yes"), "open", 400),
@@ -254,6 +289,8 @@ def test_bad_parameters(store: Store, world: dict[str, Any]) -> None:
          404),
         (lambda: answer(store, "decisions", q="x" * 201), "q", 400),
         (lambda: answer(store, "minutes", open="true"), "open", 400),
+        (lambda: answer(store, "cascade", cascade=world["market"].id.hex()), "cascade",
+         404),
     ]
     for call, field, status in cases:
         with pytest.raises(LookupFailed) as exc:

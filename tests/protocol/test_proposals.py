@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 from econkit import KEYS, SECOND, Coop, all_entries, federation, reset_clock
+from mandatekit import delegate_key, issue
 from proposalkit import (
     amend,
     announce_groups,
@@ -370,6 +371,32 @@ def test_entries_that_name_no_proposal(coops: tuple[Coop, ...]) -> None:
     dec = decide(a, m)
     eco = economy_of(a)
     assert [code(eco, e) for e in (pos, am, dec)] == ["not-a-proposal"] * 3
+
+
+# -------------------------------------------------------------------------- delegates
+
+
+def test_a_delegates_position_counts_for_its_co_op_and_only_as_mandated(
+        coops: tuple[Coop, ...]) -> None:
+    a, b, c, _ = coops
+    fed = federation(a, b, c)
+    p = propose(b, fed=fed, title="Shared van")
+    q = propose(b, fed=fed, title="Market day")
+    ana = delegate_key(a, KEYS[6])
+    md = issue(a, ana, [{"do": "vote", "proposal": p.id.hex()}], fed=fed)
+    own = position(a, p, "block")                         # Garden's node key, earlier
+    vote = position(ana, p, "agree", member="Ana", refs=[md.id])
+    other = position(ana, q, "agree", refs=[md.id])       # not the proposal mandated
+    bare = position(ana, p, "agree")                      # refs no mandate
+    eco = economy_of(a, b, c, ana)
+    assert [code(eco, e) for e in (own, vote, other, bare)] == [
+        None, None, "outside-mandate", "not-mandated"]
+    got = eco.gov.proposals.get(p.id)
+    assert got is not None
+    # The delegate speaks for Garden: one voice, the later position counts.
+    assert got.statuses() == {own.id: "superseded", vote.id: "counted"}
+    counted = next(x for x in got.positions if x.id == vote.id)
+    assert counted.by == a.raw and counted.author == ana.raw
 
 
 # --------------------------------------------------------------------------- cascades
