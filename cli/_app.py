@@ -119,7 +119,12 @@ def _root(
 
 @app.command()
 def init(
-    name: Annotated[str, typer.Option("--name", help="The co-op's name, as members know it.")],
+    name: Annotated[str, typer.Option("--name", help="The co-op's name, as members know it "
+                                      "(with --for: this device's or delegate's label).")],
+    for_: Annotated[str | None, typer.Option(
+        "--for", help="Make this home a new key of an existing co-op: its id (64 hex "
+        "characters, `coop key list` shows it). Prints the command the co-op runs to "
+        "add the key.", show_default=False)] = None,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
 ) -> None:
@@ -127,24 +132,35 @@ def init(
 
     Refuses to overwrite an existing home. With --passphrase-file the key is sealed
     (scrypt + ChaCha20-Poly1305) and every signing command will need the passphrase.
+    With --for, the home writes for an existing co-op once the co-op adds its key
+    (docs/keys.md).
 
     Example:  coop init --name "Hillside Garden" --home ./garden
+    Example:  coop init --name "Ana's laptop" --for 3d4017c3e8…(the co-op's 64-character id)
     """
     name = name.strip()
+    identity = _keys.parse_key(for_, "--for") if for_ is not None else None
     if passphrase_file is None and os.environ.get("COOP_PASSPHRASE_FILE"):
         passphrase_file = Path(os.environ["COOP_PASSPHRASE_FILE"])
     passphrase = read_passphrase_file(passphrase_file) if passphrase_file else None
     path = home_path(home)
     try:
-        h, genesis = Home.init(path, name, passphrase)
+        h, genesis = Home.init(path, name, passphrase, identity)
     except ValidationError as exc:
         fail(f"--name: {exc.message}")
-    out.print(f"Created co-op {name!r} in {path}")
-    out.print(f"  co-op id: {h.author.hex()}")
+    if identity is not None:
+        out.print(f"Created a new key of co-op {identity.hex()[:8]} in {path}")
+        out.print(f"  co-op id: {identity.hex()}")
+        out.print(f"  this key: {h.author.hex()}")
+    else:
+        out.print(f"Created co-op {name!r} in {path}")
+        out.print(f"  co-op id: {h.author.hex()}")
     out.print(f"  genesis entry: {genesis.id.hex()}")
     if passphrase:
         out.print("  the key is sealed with your passphrase: keep it safe, it cannot be "
                   "recovered")
+    if identity is not None:
+        _keys.print_request(h, h.secret_key(passphrase), "node", name)
 
 
 # -- log ----------------------------------------------------------------------------

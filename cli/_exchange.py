@@ -30,6 +30,7 @@ from coopledger.node._tabular import (
 )
 from coopledger.node._valueflows import document, dumps
 from coopledger.protocol import Entry, LedgerState, ValidationError
+from coopledger.protocol._identity import attributed
 
 from ._client import ApiFailure, running_node
 from ._common import (
@@ -166,7 +167,7 @@ def _refuse_repeats(h: Any, kind: str, rows: Sequence[CsvRow], file: Path) -> No
     with h.open_store() as store:
         state = store.state()
         held = {tuple(sorted(e.body.items()))
-                for e in _applied(store, state, h.author, [kind])}
+                for e in _applied(store, state, h.identity, [kind])}
     repeats = [r.row for r in rows if tuple(sorted(r.body.items())) in held]
     if repeats:
         shown = ", ".join(map(str, repeats[:10])) + (" …" if len(repeats) > 10 else "")
@@ -178,18 +179,28 @@ def _refuse_repeats(h: Any, kind: str, rows: Sequence[CsvRow], file: Path) -> No
 # -- export -------------------------------------------------------------------------
 
 
-def _applied(store: Any, state: LedgerState, author: bytes, kinds: Iterable[str] | None
+def _applied(store: Any, state: LedgerState, coop: bytes, kinds: Iterable[str] | None
              ) -> list[Entry]:
-    """The applied entries of ``author`` (of ``kinds`` if given), in seq order."""
-    st = state.authors.get(author)
-    length = st.length if st is not None else 0
+    """The applied entries (of ``kinds`` if given) that act for co-op ``coop`` (SPEC
+    §13.2): those of each of its keys while the key was active, key by key (the root
+    first, then in the order they were added), each in seq order. A co-op with one key:
+    its log's applied entries."""
+    ids = state.economy().gov.ids
     wanted = None if kinds is None else set(kinds)
-    return [e for e in store.entries(authors=[author])
-            if e.seq <= length and (wanted is None or e.kind in wanted)]
+    out: list[Entry] = []
+    for rec in ids.keys_of(coop):
+        st = state.authors.get(rec.key)
+        length = st.length if st is not None else 0
+        log = [e for e in store.entries(authors=[rec.key])
+               if e.seq <= length and (wanted is None or e.kind in wanted)]
+        out.extend(attributed(ids, log).get(coop, ()))
+    return out
 
 
 def _who(state: LedgerState, author: str | None, own: bytes) -> bytes:
-    return resolve_author(state, author) if author else own
+    """The co-op named by --author (any of its keys names it), else this home's."""
+    key = resolve_author(state, author) if author else own
+    return state.economy().gov.ids.identity_of(key)
 
 
 @export_app.command("csv")
@@ -209,7 +220,7 @@ def export_csv(
     h = open_home(home)
     with h.open_store() as store:
         state = store.state()
-        who = _who(state, author, h.author)
+        who = _who(state, author, h.identity)
         held = _applied(store, state, who, [kind])
     print_csv(csv_rows(kind, (e.body for e in held)), columns(kind))
 
@@ -232,7 +243,7 @@ def export_valueflows(
     h = open_home(home)
     with h.open_store() as store:
         state = store.state()
-        who = _who(state, author, h.author)
+        who = _who(state, author, h.identity)
         held = _applied(store, state, who, ("labor", "material", "energy", "goods"))
     st = state.authors.get(who)
     text = dumps(document(who, st.name if st else None, held))
@@ -284,7 +295,7 @@ def posting(
     h = open_home(home)
     with h.open_store() as store:
         state = store.state()
-        who = _who(state, author, h.author)
+        who = _who(state, author, h.identity)
         held = _applied(store, state, who, None)
     names = {a: st.name for a, st in state.authors.items()}
     page = render_html(build_posting(state, who, month, held, names))

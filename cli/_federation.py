@@ -178,7 +178,9 @@ def _federation(eco: Economy, text: str, option: str = "--federation") -> Federa
 
 
 def _coop(store: Store, text: str, option: str) -> bytes:
-    return _lookup(lambda: econview.resolve_coop(store, text, field=option), option)
+    """A co-op by name or key prefix; any key of a co-op names the co-op (SPEC §13.2)."""
+    key = _lookup(lambda: econview.resolve_coop(store, text, field=option), option)
+    return econview.economy(store).gov.ids.identity_of(key)
 
 
 def _name(store: Store, coop: bytes) -> str:
@@ -440,7 +442,7 @@ def federation_rules(
     """
     with _economy(home) as (h, _store, eco):
         f = _federation(eco, federation)
-        if f.founder != h.author:
+        if f.founder != h.identity:
             fail(f"only the founder of {f.name!r} can change its rules")
         base = f.rules.to_value()
     if not (unit or credit_limit or fund_share is not None or offer_expiry_days is not None):
@@ -467,7 +469,7 @@ def federation_invite(
     """
     with _economy(home) as (h, store, eco):
         f = _federation(eco, federation)
-        _member(store, f, h.author)
+        _member(store, f, h.identity)
         invitee = _coop(store, coop, "--coop")
         if f.is_member(invitee):
             fail(f"--coop: {_name(store, invitee)} is already a member of {f.name!r}")
@@ -495,15 +497,15 @@ def federation_join(
     with _economy(home) as (h, _store, eco):
         if federation is not None:
             f = _federation(eco, federation)
-            if f.is_member(h.author):
+            if f.is_member(h.identity):
                 fail(f"your co-op is already a member of {f.name!r}")
-            if h.author not in f.invited:
+            if h.identity not in f.invited:
                 fail(f"--federation: your co-op has no pending invite to {f.name!r}")
-            invite_id = f.invited[h.author]
+            invite_id = f.invited[h.identity]
         else:
             assert invite is not None
             mine = {inv: fed for fed in eco.federations.values()
-                    for coop, inv in fed.invited.items() if coop == h.author}
+                    for coop, inv in fed.invited.items() if coop == h.identity}
             invite_id = _lookup(lambda: econview.resolve_id(
                 mine, invite, field="--invite", what="pending invite to your co-op"),
                 "--invite")
@@ -526,7 +528,7 @@ def federation_leave(
     """
     with _economy(home) as (h, store, eco):
         f = _federation(eco, federation)
-        _member(store, f, h.author)
+        _member(store, f, h.identity)
     body = {"federation": f.id.hex(), "note": note}
     _write(home, passphrase_file, "federation.leave", body, [f.id], json_, "leave")
 
@@ -630,9 +632,9 @@ def transfer_offer(
         raise typer.BadParameter("at most 50 items", param_hint="--item")
     with _economy(home) as (h, store, eco):
         f = _federation(eco, federation)
-        _member(store, f, h.author)
+        _member(store, f, h.identity)
         receiver = _coop(store, to, "--to")
-        if receiver == h.author:
+        if receiver == h.identity:
             fail("--to: a co-op cannot transfer to itself")
         _member(store, f, receiver, "--to")
         checked = _amount(f, amount, unit) if amount is not None and unit else None
@@ -650,7 +652,7 @@ def _close(home: Path | None, passphrase_file: Path | None, offer: str, kind: st
         offer_id = _lookup(lambda: econview.resolve_id(
             eco.transfers, offer, field="OFFER", what="offer"), "OFFER")
         t = eco.transfers[offer_id]
-        if t.receiver != h.author:
+        if t.receiver != h.identity:
             fail(f"OFFER: this offer is to {_name(store, t.receiver)}, not to your co-op")
         if t.status == "accepted":
             fail("OFFER: this offer was already accepted")
@@ -660,7 +662,7 @@ def _close(home: Path | None, passphrase_file: Path | None, offer: str, kind: st
             if now_ms() > t.expires:
                 fail(f"OFFER: this offer expired at {format_ts(t.expires)}")
             f = eco.federations[t.federation]
-            _member(store, f, h.author)
+            _member(store, f, h.identity)
     _write(home, passphrase_file, kind, {"offer": offer_id.hex(), "note": note}, [offer_id],
            json_, kind.split(".")[1])
 
@@ -842,7 +844,7 @@ FreeUnitOpt = Annotated[str, typer.Option("--unit", help="Its unit: kg, item, ho
 def _post_member(home: Path | None, federation: str) -> Federation:
     with _economy(home) as (h, store, eco):
         f = _federation(eco, federation)
-        _member(store, f, h.author)
+        _member(store, f, h.identity)
     return f
 
 
@@ -966,7 +968,7 @@ def sprint_allocate(
         if o.federation != r.federation:
             fail("--request: the request is in another federation than the offer")
         f = eco.federations[o.federation]
-        _member(store, f, h.author)
+        _member(store, f, h.identity)
         for what, x in (("offer", o), ("request", r)):
             left = x.quantity - x.allocated
             if amount > left:
@@ -991,7 +993,7 @@ def _fund_entry(home: Path | None, passphrase_file: Path | None, kind: str, fede
     month = _period(period, "--period")
     with _economy(home) as (h, store, eco):
         f = _federation(eco, federation)
-        _member(store, f, h.author)
+        _member(store, f, h.identity)
         if kind == "fund.surplus" and _qty(amount, "--amount", zero_ok=True).units == 0:
             checked = ("0", _amount(f, "1", unit)[1])
         else:
@@ -1061,7 +1063,7 @@ def fund_grant(
     due = _day(report_due, "--report-due")
     with _economy(home) as (h, store, eco):
         f = _federation(eco, federation)
-        _member(store, f, h.author)
+        _member(store, f, h.identity)
         grantee = _coop(store, to, "--to")
         _member(store, f, grantee, "--to")
         checked = _amount(f, amount, unit)
@@ -1103,7 +1105,7 @@ def fund_report(
         grant_id = _lookup(lambda: econview.resolve_id(
             eco.grants, grant, field="--grant", what="grant"), "--grant")
         g = eco.grants[grant_id]
-        if g.to != h.author:
+        if g.to != h.identity:
             fail(f"--grant: the grant went to {_name(store, g.to)}, not to your co-op")
         if g.report is not None:
             fail("--grant: this grant was already reported on")
@@ -1196,7 +1198,7 @@ def need_met(
     with _economy(home) as (h, _store, eco):
         need_id = _lookup(lambda: econview.resolve_id(
             eco.needs, need, field="--need", what="need"), "--need")
-        if eco.needs[need_id].author != h.author:
+        if eco.needs[need_id].author != h.identity:
             fail("--need: only the co-op that declared a need records where it was met")
     _write(home, passphrase_file, "need.met",
            {"need": need_id.hex(), "where": where, "quantity": str(amount)}, [need_id],

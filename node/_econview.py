@@ -105,7 +105,9 @@ def resolve_federation(eco: Economy, text: str, *, field: str = "federation") ->
 def resolve_coop(store: Store, text: str, *, field: str) -> bytes:
     """A co-op by its name or a key prefix (at least MIN_PREFIX hex characters)."""
     authors = store.state().authors
-    named = [a for a, st in authors.items() if st.name == text.strip()]
+    # A co-op's keys each have a genesis naming it (SPEC §13.2): one name, one co-op.
+    identity_of = economy(store).gov.ids.identity_of
+    named = sorted({identity_of(a) for a, st in authors.items() if st.name == text.strip()})
     if len(named) == 1:
         return named[0]
     if len(named) > 1:
@@ -407,8 +409,9 @@ def answer(store: Store, view: str, params: Mapping[str, str], *,
     """The view ``view`` for query parameters as text (what the API received, or what
     the CLI would have sent): ``federation`` (name or id prefix), ``as_of`` (ms),
     ``coop`` (name or key prefix: whose point of view; for metrics, whose figures),
-    ``period`` (YYYY-MM), ``open`` (true/false). ``me`` is the point of view when no
-    ``coop`` is given. Raises LookupFailed naming the parameter."""
+    ``period`` (YYYY-MM), ``open`` (true/false). ``me`` (this node's key; the co-op
+    it writes for, SPEC §13.2) is the point of view when no ``coop`` is given. Raises
+    LookupFailed naming the parameter."""
     allowed, required = PARAMS[view]
     for name in sorted(params):
         if name not in allowed:
@@ -432,7 +435,11 @@ def answer(store: Store, view: str, params: Mapping[str, str], *,
     coop = resolve_coop(store, params["coop"], field="coop") if "coop" in params else None
     eco = economy(store)
     fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
-    who = coop if coop is not None else me
+    # A key speaks for the co-op it is bound to (SPEC §13.2): this node's key, or a
+    # co-op given by one of its keys, is seen as that co-op's identity.
+    ids = eco.gov.ids
+    who = ids.identity_of(coop) if coop is not None else (
+        None if me is None else ids.identity_of(me))
     if view == "federations":
         return federations(store, who)
     if view == "federation":
