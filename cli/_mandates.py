@@ -25,7 +25,12 @@ import typer
 from coopledger.node import Home, Store, now_ms
 from coopledger.node import _econview as econview
 from coopledger.node._govview import identity_of
-from coopledger.protocol._kinds import MANDATE_ACTIONS, METHODS, VERDICTS
+from coopledger.protocol._kinds import (
+    MANDATE_ACTIONS,
+    METHODS,
+    UNIT_NAME_PATTERN,
+    VERDICTS,
+)
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
 from ._common import parse_time as _parse_time
@@ -193,6 +198,8 @@ def _action(eco: Economy, spec: str) -> dict[str, str]:
     if do == "transfer" and len(parts) == 3:
         from ._federation import _qty
 
+        if not UNIT_NAME_PATTERN.fullmatch(parts[2]):
+            fail(f"--allow: {parts[2][:40]!r} is not a unit name (lower-case, like hour)")
         return {"do": do, "max": str(_qty(parts[1], "--allow")), "unit": parts[2]}
     fail(f"--allow: {spec[:40]!r}: only vote:PROPOSAL and transfer:MAX:UNIT take more")
 
