@@ -24,7 +24,6 @@ import typer
 
 from coopledger.node import Home, Store, now_ms
 from coopledger.node import _econview as econview
-from coopledger.node._govview import identity_of
 from coopledger.protocol._kinds import (
     MANDATE_ACTIONS,
     METHODS,
@@ -88,9 +87,7 @@ def _opened(home: Path | None) -> Iterator[tuple[Home, Store, Economy, bytes]]:
     """The home, its store, the economy now, and the co-op this home writes for."""
     h = open_home(home)
     with h.open_store() as store:
-        me = identity_of(store, h.author)
-        assert me is not None
-        yield h, store, econview.economy(store), me
+        yield h, store, econview.economy(store), h.identity
 
 
 def _time(text: str, option: str, *, end: bool = False) -> int:

@@ -14,9 +14,8 @@ import pytest
 from cli_support import Run, ok, user_error
 from fake_node import serving
 
-from coopledger.node import Home, now_ms
+from coopledger.node import Home
 from coopledger.node import _govview as govview
-from coopledger.protocol._kinds import key_proof_message
 
 DAY = 86_400_000
 
@@ -30,26 +29,19 @@ def sync(run: Run, *homes: Path) -> None:
         ok(run("bundle", "import", file, "--home", dst))
 
 
-def add_delegate_key(issuer: Path, delegate: Path) -> str:
-    """Bind ``delegate``'s key to ``issuer``'s co-op as a delegate key (what `coop key
-    add KEY --power delegate --proof SIG` writes)."""
-    h, d = Home.open(issuer), Home.open(delegate)
-    key = d.secret_key(None)
-    proof = key.sign(key_proof_message(h.author)).hex()
-    with h.open_store() as store:
-        store.append(h.secret_key(None), kind="key.add", ts=now_ms(), body={
-            "identity": h.author.hex(), "key": key.public.raw.hex(), "power": "delegate",
-            "label": "Ana", "proof": proof})
-    return key.public.raw.hex()
-
-
 @pytest.fixture
 def homes(run: Run, garden: Path, tmp_path: Path) -> dict[str, Any]:
     """Riverside: Hillside Garden (founder) and Corner Bakery; Ana's home holds a
     delegate key of the Garden. All hold it all."""
     bakery, ana = tmp_path / "bakery", tmp_path / "ana"
     ok(run("init", "--name", "Corner Bakery", "--home", bakery))
-    ok(run("init", "--name", "Ana", "--home", ana))
+    # Ana's own home: a new key of the Garden (coop init --for), added as a delegate key.
+    ok(run("init", "--name", "Ana", "--for", Home.open(garden).author.hex(), "--home", ana))
+    key = Home.open(ana).author.hex()
+    ask = ok(run("key", "request", "--power", "delegate", "--home", ana)).out
+    proof = ask.split("--proof ")[1].split()[0]
+    ok(run("key", "add", key, "--power", "delegate", "--label", "Ana", "--proof", proof,
+           "--home", garden))
     sync(run, garden, bakery, ana)
     ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
            "--home", garden))
@@ -57,7 +49,6 @@ def homes(run: Run, garden: Path, tmp_path: Path) -> dict[str, Any]:
            "--home", garden))
     sync(run, garden, bakery)
     ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
-    key = add_delegate_key(garden, ana)
     sync(run, garden, bakery, ana)
     return {"garden": garden, "bakery": bakery, "ana": ana, "key": key}
 
