@@ -364,6 +364,7 @@ def proposal_decide(
         if p.decision is not None:
             fail(f"proposal {p.id[:4].hex()} was already decided ({p.decision.outcome})")
         count = tally(p, eco.gov.policy_at(p.body).method)
+        defaulted = outcome is None
         outcome = outcome or count.outcome
         if outcome == "withdrawn":
             if p.proposer != me:
@@ -387,6 +388,10 @@ def proposal_decide(
                                     else f" ({p.options[count.option]})")
             err.print(f"note: the {count.method} count says {said}; this decision is "
                       "recorded and flagged outcome-differs")
+        if defaulted:
+            err.print(f"note: no --outcome: recording what the {count.method} count says: "
+                      f"{outcome} (agree {count.agree}, disagree {count.disagree}, block "
+                      f"{count.block}, abstain {count.abstain})")
         # Ref the positions counted, so every node counts them before the decision.
         counted = [pos.id for pos in counted_positions(p)]
         refs = [p.id, *sorted(counted)[:MAX_REFS - 1]]
