@@ -34,6 +34,7 @@ from coopledger.protocol._proposals import counted_positions, tally
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
 from ._govcommon import view, write
+from ._mandates import mandate_refs
 from ._render import print_json
 
 if TYPE_CHECKING:
@@ -57,6 +58,9 @@ NoteOpt = Annotated[str | None, typer.Option("--note", help="Free text, kept wit
 TextOpt = Annotated[str | None, typer.Option("--text", help="The text, in plain language.")]
 TextFileOpt = Annotated[Path | None, typer.Option(
     "--text-file", help="A UTF-8 file holding the text (- reads standard input).")]
+MandateOpt = Annotated[str | None, typer.Option(
+    "--mandate", help="Writing with a delegate's key: the mandate (id prefix) that allows "
+    "it.")]
 ProposalArg = Annotated[str, typer.Argument(
     help="The proposal: at least 8 hex characters of its id.", show_default=False)]
 
@@ -211,6 +215,7 @@ def proposal_create(
     group: Annotated[int | None, typer.Option(
         "--group", help="With --cascade: the group (from 0) your co-op drafts for.")] = None,
     note: NoteOpt = None,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -231,7 +236,7 @@ def proposal_create(
         raise typer.BadParameter("a draft names both --cascade and --group",
                                  param_hint="--cascade" if cascade is None else "--group")
     refs: list[bytes] = []
-    with _economy(home) as (h, _store, eco):
+    with _economy(home) as (h, store, eco):
         me, where = h.identity, h.identity
         if federation is not None:
             fid = _lookup(lambda: econview.resolve_federation(eco, federation), "--federation")
@@ -256,6 +261,7 @@ def proposal_create(
             body["cascade"], body["group"] = lot.id.hex(), group
             # The draft comes after the draw on every node's timeline.
             refs += [lot.id, *(b.id for b in lot.counted)]
+        refs += mandate_refs(store, mandate)
     write(home, passphrase_file, "proposal.create", body, refs, json_, "proposal")
 
 
@@ -265,6 +271,7 @@ def proposal_amend(
     text: TextOpt = None,
     text_file: TextFileOpt = None,
     note: NoteOpt = None,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -292,8 +299,9 @@ def proposal_amend(
         elif p.federation is not None and p.proposer == me:
             fail("your co-op made this proposal: another member amends it (or withdraw it "
                  "and propose anew)")
+        refs = [p.id, *mandate_refs(store, mandate)]
     body = {"proposal": p.id.hex(), "text": new, "note": note}
-    write(home, passphrase_file, "proposal.amend", body, [p.id], json_, "amendment")
+    write(home, passphrase_file, "proposal.amend", body, refs, json_, "amendment")
 
 
 @proposal_app.command("position")
@@ -309,11 +317,14 @@ def proposal_position(
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why, in a sentence.")
                       ] = None,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Record a position on a proposal: agree, disagree, block or abstain.
+
+    A delegate writing with its own key adds --mandate with the mandate that allows it.
 
     Example:  coop proposal position 3f2a9c1e --stance agree --member Ana --reason
     "Saves the van trips."
@@ -329,9 +340,10 @@ def proposal_position(
         if p.decision is not None:
             err.print(f"note: proposal {p.id[:4].hex()} was already decided; this "
                       "position is recorded as late and does not count")
+        refs = [p.id, *mandate_refs(store, mandate)]
     body: dict[str, Any] = {"proposal": p.id.hex(), "stance": stance, "member": member,
                             "ranking": ranking or None, "reason": reason}
-    write(home, passphrase_file, "position", body, [p.id], json_, "position")
+    write(home, passphrase_file, "position", body, refs, json_, "position")
 
 
 @proposal_app.command("decide")

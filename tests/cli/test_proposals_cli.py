@@ -291,3 +291,33 @@ def test_the_node_and_the_store_give_the_same_json(run: Run, fed: dict[str, Path
         assert entry["refs"] == [pid]
     assert node.calls.count("query") >= len(views) and "append" in node.calls
     assert through == direct
+
+
+def test_a_delegate_votes_with_her_own_key(run: Run, fed: dict[str, Path],
+                                           tmp_path: Path) -> None:
+    garden, bakery, ana = fed["garden"], fed["bakery"], tmp_path / "ana"
+    ok(run("init", "--name", "Ana", "--for", Home.open(garden).author.hex(), "--home", ana))
+    key = Home.open(ana).author.hex()
+    proof = ok(run("key", "request", "--power", "delegate", "--home", ana)).out.split(
+        "--proof ")[1].split()[0]
+    ok(run("key", "add", key, "--power", "delegate", "--label", "Ana", "--proof", proof,
+           "--home", garden))
+    pid = new_id(run("proposal", "create", "--federation", "Riverside", "--title",
+                     "Shared van", "--text", "On Fridays.", "--json", "--home", bakery))
+    swap(run, bakery, garden)
+    mid = new_id(run("mandate", "issue", "--federation", "Riverside", "--title",
+                     "Delegate to Riverside", "--delegate", "Ana", "--key", key[:10],
+                     "--scope", "Vote on the van.", "--sunset", "Hand over the notes.",
+                     "--allow", f"vote:{pid[:8]}", "--days", "30", "--json", "--home",
+                     garden))
+    swap(run, garden, ana)
+    vote = ok(run("proposal", "position", pid[:8], "--stance", "agree", "--member", "Ana",
+                  "--mandate", mid[:8], "--json", "--home", ana)).json()
+    assert sorted(vote["refs"]) == sorted([pid, mid]) and vote["author"] == key
+    swap(run, ana, bakery)
+    doc = ok(run("proposal", "show", pid[:8], "--json", "--home", bakery)).json()
+    # Ana's key writes; the position is the Garden's one voice.
+    assert [(p["coop_name"], p["member"], p["key"], p["status"])
+            for p in doc["positions"]] == [("Hillside Garden", "Ana", key, "counted")]
+    user_error(run("proposal", "position", pid[:8], "--stance", "agree", "--mandate",
+                   "00000000", "--home", ana), 1, "--mandate", "no mandate")
