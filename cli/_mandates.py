@@ -632,8 +632,10 @@ def role_list(
         out.print("No roles held." if not all_ else "No roles assigned.")
     for r in rows:
         state = "holds" if r["holds"] else "does not hold"
+        ended = "" if r["ended"] is None else f", ended {format_ts(r['ended']['ts'])}"
         out.print(f"{r['id'][:8]}  {r['role']}: {r['holder']} {state} it, "
-                  f"{format_ts(r['from'])} until {format_ts(r['until'])}  [{_where(r)}]")
+                  f"{format_ts(r['from'])} until {format_ts(r['until'])}{ended}  "
+                  f"[{_where(r)}]")
     if data["rotation"]:
         out.print("Rotation (terms held, a renewal counts as a term):")
     for r in data["rotation"]:
