@@ -540,6 +540,39 @@ def test_the_last_beacon_can_bias_the_draw() -> None:
     assert tries < 200
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 4), max_size=12), st.integers(1, 4))
+def test_the_first_k_distinct_other_co_ops_count(who: list[int], k: int) -> None:
+    """Any sequence of beacons (the announcer's and repeats included): the counted ones
+    are the first k by distinct co-ops other than the announcer, in timeline order;
+    every other valid one is recorded as repeat or late, and the draw exists exactly
+    when k count."""
+    reset_clock()
+    coops = [Coop(KEYS[i], f"Co-op {i}") for i in range(5)]
+    lot = announce(coops[0], pool(*coops), beacons=k)
+    made = [beacon(coops[i], lot) for i in who]
+    e = econ(*coops)
+    got = lottery(e, lot)
+    counted: list[bytes] = []
+    expected_not: list[tuple[bytes, str]] = []
+    seen: set[int] = set()
+    for i, b in zip(who, made, strict=True):
+        if i == 0:
+            assert invalid(e, b) == "own-beacon"
+            continue
+        assert invalid(e, b) is None
+        if i in seen:
+            expected_not.append((b.id, "repeat"))
+        elif len(counted) == k:
+            expected_not.append((b.id, "late"))
+        else:
+            seen.add(i)
+            counted.append(b.id)
+    assert [b.id for b in got.counted] == counted
+    assert [(b.id, why) for b, why in got.not_counted] == expected_not
+    assert (got.draw is not None) == (len(counted) == k)
+
+
 # ------------------------------------------------------------------ reproducibility
 
 @settings(max_examples=25, deadline=None)
