@@ -16,6 +16,7 @@ import pytest
 from econkit import KEYS, SECOND, Coop, all_entries, federation, reset_clock
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mandatekit import delegate_key, issue
 
 from coopledger.protocol import Entry, _lottery
 from coopledger.protocol._economy import Economy, compute_economy
@@ -56,8 +57,9 @@ def announce(c: Coop, candidates: list[dict[str, str]], *, fed: Entry | None = N
     return c.add("lottery.announce", body, refs=[fed.id] if fed is not None else [])
 
 
-def beacon(c: Coop, lot: Entry, **kw: Any) -> Entry:
-    return c.add("lottery.beacon", {"lottery": lot.id.hex()}, refs=[lot.id], **kw)
+def beacon(c: Coop, lot: Entry, *, refs: list[bytes] | None = None, **kw: Any) -> Entry:
+    return c.add("lottery.beacon", {"lottery": lot.id.hex()}, refs=[lot.id, *(refs or ())],
+                 **kw)
 
 
 def econ(*coops: Coop) -> Economy:
@@ -222,6 +224,27 @@ def test_an_announcement_of_a_federation_needs_a_member(coops: list[Coop]) -> No
     fed = federation(a, b)
     lot = announce(c, pool(a, b), fed=fed)
     assert invalid(econ(a, b, c), lot) == "not-a-member"
+
+
+def test_a_delegate_beacons_for_its_co_op_under_a_mandate(coops: list[Coop]) -> None:
+    """A beacon by a delegate key counts for the co-op that mandated it (the actor), so
+    a later beacon by that co-op's own key is a repeat; without a lottery action in the
+    mandate the delegate's beacon is invalid."""
+    a, b, c, *_ = coops
+    fed = federation(a, b, c)
+    ana = delegate_key(b, KEYS[6])
+    md = issue(b, ana, [{"do": "lottery"}], fed=fed)
+    vote_only = issue(b, ana, [{"do": "vote"}], fed=fed, title="Vote for us")
+    lot = announce(a, pool(a, b, c), fed=fed, beacons=2)
+    outside = beacon(ana, lot, refs=[vote_only.id])
+    by_delegate = beacon(ana, lot, refs=[md.id])
+    by_b = beacon(b, lot)
+    e = econ(a, b, c, ana)
+    assert invalid(e, outside) == "outside-mandate" and invalid(e, by_delegate) is None
+    got = lottery(e, lot)
+    assert [(x.id, x.identity, x.author) for x in got.counted] == [
+        (by_delegate.id, b.raw, ana.raw)]
+    assert [(x.id, why) for x, why in got.not_counted] == [(by_b.id, "repeat")]
 
 
 # ------------------------------------------------------------------------ options
