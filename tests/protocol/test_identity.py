@@ -414,3 +414,48 @@ def test_no_entry_acts_past_a_valid_revocation(
         if isinstance(got, tuple):
             assert ids.identity_of(got[0]) == got[0]
             assert got[1] == ROOT or ids.records[e.author].identity == got[0]
+
+
+def test_the_worked_example_of_spec_13_2() -> None:
+    """SPEC §13.2's worked example, with the RFC 8032 keys and the proof it prints."""
+    from coopledger.crypto import SecretKey
+    from coopledger.protocol import create_entry
+
+    rfc1 = SecretKey(bytes.fromhex(
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+    rfc2 = SecretKey(bytes.fromhex(
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"))
+    i, k = rfc1.public.raw, rfc2.public.raw
+    assert i.hex() == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    message = key_proof_message(i)
+    assert message.hex() == "636f6f706c65646765722f6b65792f763100" + i.hex()
+    proof = rfc2.sign(message).hex()
+    assert proof == ("5968f3d1f02656973973adb261622ebdc5dd27f0d30789b594df0a7cdb066303"
+                     "dbb8139727aa15d52aa5e751bfd91b966ccb6d8b23e19ebc7e53384a3fb2580d")
+
+    def log(key: SecretKey, items: list[tuple[int, str, dict[str, Any]]]) -> list[Entry]:
+        out: list[Entry] = []
+        for ts, kind, body in items:
+            out.append(create_entry(key, seq=len(out) + 1, prev=out[-1].id if out else None,
+                                    ts=ts, kind=kind, body=body))
+        return out
+
+    labor = {"member": "Ana", "hours": "1", "task": "t", "category": "care",
+             "date": "2026-01-01"}
+    add = {"identity": i.hex(), "key": k.hex(), "power": "node", "label": "laptop",
+           "proof": proof}
+    for through, expect in ((4, ["key-not-active", "ok", "ok", "key-revoked",
+                                 "key-revoked"]),
+                            (None, ["key-not-active", "ok", "ok", "ok", "ok"])):
+        rev: dict[str, Any] = {"identity": i.hex(), "key": k.hex(),
+                               "reason": "compromised"}
+        if through is not None:
+            rev["through"] = through
+        ilog = log(rfc1, [(50, "genesis", {"name": "I"}), (100, "key.add", add),
+                          (300, "key.revoke", rev)])
+        klog = log(rfc2, [(90, "genesis", {"name": "laptop"})]
+                   + [(ts, "labor", labor) for ts in (95, 150, 160, 170, 120)])
+        ids = compute_identities(ilog + klog)
+        got = [acting(ids, e) for e in klog[1:]]
+        assert [g if isinstance(g, str) else "ok" for g in got] == expect
+        assert all(g == (i, "node") for g in got if not isinstance(g, str))
