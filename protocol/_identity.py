@@ -281,7 +281,8 @@ class _Walk:
         by = self._author(e, identity)
         rec = self.ids.records.get(key)
         if key == identity and (rec is None or rec.identity == identity):
-            target = self._root(identity) if rec is None else rec
+            # A root gets its record only once the revocation applies (below).
+            target = KeyRecord(identity, identity, ROOT) if rec is None else rec
         elif rec is not None and rec.identity == identity and rec.key != identity:
             target = rec
         else:
@@ -301,6 +302,7 @@ class _Walk:
         r = Revocation(e.id, key, identity, e.author, by, target.power, e.seq, e.ts,
                        reason, through)
         target.revocations.append(r)
+        self.ids.records.setdefault(key, target)
         self.applied.append(r)
 
 

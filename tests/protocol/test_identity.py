@@ -191,6 +191,16 @@ def test_key_entry_reason_codes() -> None:
         assert detail and len(detail) < 200
 
 
+def test_a_refused_key_entry_leaves_the_table_as_it_was() -> None:
+    a, k1 = Coop(KEYS[0]), Coop(KEYS[2])
+    bad = revoke(a, a, a, "rotated", through=1)   # a root cutting itself before this
+    ids = table(a, k1)
+    assert ids.invalid[bad.id][0] == "bad-through"
+    assert ids.records == {} and ids.to_value() == []
+    add_key(k1, k1, a)                            # so a may still join another co-op
+    assert table(a, k1).identity_of(a.raw) == k1.raw
+
+
 def test_a_key_acting_before_its_add_is_not_active_for_key_entries_too() -> None:
     a, k1, k2, k3 = Coop(KEYS[0]), Coop(KEYS[2]), Coop(KEYS[3]), Coop(KEYS[4])
     add = add_key(a, a, k1)
