@@ -109,6 +109,21 @@ def test_renewal_extends_from_its_own_time() -> None:
     assert m.final_expires == END + 5 * DAY
 
 
+def test_renewal_counts_for_actions_judged_before_it_on_the_timeline() -> None:
+    """Rule 1 for renewals: the renewal refs a late entry, so it sorts after actions
+    stamped after it (and after the old expiry); they are inside the renewed term."""
+    a, b, fed, d = world()
+    md = issue(a, d, SURPLUS, fed=fed, start=START, expires=END, ts=START)
+    late = b.surplus_request(fed, "pears", "1", "kg", ts=END + 2 * DAY)
+    rn = renew(a, md, END + 5 * DAY, ts=END - DAY, refs=[late.id])
+    act = surplus(d, fed, END + DAY, md)
+    eco = economy_of(a, b, d)
+    assert code(eco, rn) is None and code(eco, act) is None
+    without = compute_economy(e for e in all_entries(a, b, d)
+                              if not (e.author == a.raw and e.seq >= rn.seq))
+    assert code(without, act) == "mandate-expired"
+
+
 def test_renewal_rules() -> None:
     a, b, fed, d = world()
     md = issue(a, d, SURPLUS, fed=fed, start=START, expires=END, ts=START)
