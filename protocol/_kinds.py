@@ -659,6 +659,9 @@ def _check_lottery(body: Mapping[str, object]) -> None:
             raise BadBody("must be 1 when the pool is split into groups", field="seats")
         if "roles" in body:
             raise BadBody("a split into groups has no roles", field="roles")
+        if "distinct_coops" in body:
+            raise BadBody("a split into groups puts everyone in a group; distinct_coops "
+                          "applies to a draw only", field="distinct_coops")
 
 
 def _check_proposal(body: Mapping[str, object]) -> None:

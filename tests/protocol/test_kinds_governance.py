@@ -400,10 +400,12 @@ def test_a_choice_has_at_least_two_options() -> None:
 
 
 def test_a_lottery_split_into_groups_has_one_seat_and_no_roles() -> None:
-    body = put(drop(FULL["lottery.announce"], "roles"), "mode", "groups")
+    body = put(drop(drop(FULL["lottery.announce"], "roles"), "distinct_coops"), "mode",
+               "groups")
     assert decode_entry(raw("lottery.announce", body))
     reject("lottery.announce", put(body, "seats", 2), "seats")
     reject("lottery.announce", {**body, "roles": ["facilitator"]}, "roles")
+    reject("lottery.announce", {**body, "distinct_coops": True}, "distinct_coops")
 
 
 def test_pool_candidates_and_lists_are_unique() -> None:

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mandatekit import delegate_key, issue
 
-from coopledger.protocol import Entry, _lottery
+from coopledger.protocol import BadBody, Entry, _lottery
 from coopledger.protocol._economy import Economy, compute_economy
 from coopledger.protocol._lottery import (
     LOTTERY_CONTEXT,
@@ -322,10 +322,11 @@ def test_groups_partition_the_pool(coops: list[Coop]) -> None:
     assert len(draw.picks) >= 9                    # one pick per person, even n = 1
 
 
-def test_groups_with_distinct_coops_is_malformed(coops: list[Coop]) -> None:
+def test_groups_with_distinct_coops_is_refused_by_the_schema(coops: list[Coop]) -> None:
     a, *_ = coops
-    lot = announce(a, pool(a, per=6), mode="groups", distinct_coops=True)
-    assert invalid(econ(*coops), lot) == "malformed"
+    with pytest.raises(BadBody) as err:
+        announce(a, pool(a, per=6), mode="groups", distinct_coops=True)
+    assert err.value.field == "distinct_coops"
 
 
 def test_a_group_below_three_is_short(coops: list[Coop]) -> None:
