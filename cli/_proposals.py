@@ -672,8 +672,9 @@ def cascade_status(
     json_: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """Show a cascade: its groups, their drafts, amendments across groups, and whether
-    the plenary may decide.
+    """Show a cascade: its groups, their drafts, and whether the plenary may decide.
+
+    A draft is ready once a co-op from another group amended it.
 
     Example:  coop cascade status 3f2a9c1e
     """
