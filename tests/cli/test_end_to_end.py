@@ -31,7 +31,12 @@ from coopledger.protocol import (
 )
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
-TODAY = datetime.date.today().isoformat()
+
+
+def day_of(entry: dict[str, Any]) -> str:
+    """The local date on which ``entry`` was signed: what `coop log` takes as the date
+    when none is given (read from the entry, so a run across midnight agrees)."""
+    return datetime.date.fromtimestamp(entry["ts"] / 1000).isoformat()
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -148,8 +153,7 @@ def test_coop_home_env_is_the_default_home(run: Run, garden: Path,
 
 
 def test_log_each_kind(run: Run, garden: Path) -> None:
-    r = ok(run(*LABOR, "--category", "care", "--home", garden))
-    assert r.out.startswith(f"Logged labor #2: ana: 2.5 h care (unpaid), weeding beds, {TODAY}")
+    first = ok(run(*LABOR, "--category", "care", "--home", garden))
     r = ok(run("log", "labor", "--member", "bo", "--hours", " 1.50 ", "--task", "accounts",
                "--category", "facilitation", "--paid", "--date", "2026-11-20",
                "--note", "quarterly\nclose", "--home", garden))
@@ -170,20 +174,23 @@ def test_log_each_kind(run: Run, garden: Path) -> None:
     assert r.err == ""
 
     held = entries_json(run, garden)
+    today = day_of(held[1])
+    assert first.out.startswith(
+        f"Logged labor #2: ana: 2.5 h care (unpaid), weeding beds, {today}")
     # Each "Logged" line names the first 4 bytes of the entry it wrote.
     assert r.out.rstrip().endswith(f"(entry {held[-1]['id'][:8]})")
     assert [e["kind"] for e in held] == [
         "genesis", "labor", "labor", "material", "energy", "goods", "goods"]
     assert [e["seq"] for e in held] == list(range(1, 8))
     assert held[1]["body"] == {"member": "ana", "hours": "2.5", "task": "weeding beds",
-                               "category": "care", "date": TODAY}
+                               "category": "care", "date": today}
     assert held[2]["body"] == {"member": "bo", "hours": "1.5", "task": "accounts",
                                "category": "facilitation", "date": "2026-11-20",
                                "paid": True, "note": "quarterly\nclose"}
     assert held[3]["body"] == {"item": "compost", "quantity": "40", "unit": "kg",
-                               "direction": "in", "date": TODAY}
+                               "direction": "in", "date": day_of(held[3])}
     assert held[4]["body"] == {"kwh": "12.4", "flow": "generated", "source": "local",
-                               "date": TODAY}
+                               "date": day_of(held[4])}
     assert held[6]["body"]["to"] == "food bank"
     for prev, e in itertools.pairwise(held):
         assert e["prev"] == prev["id"]
@@ -329,7 +336,7 @@ def test_entries_table_and_filters(run: Run, garden: Path) -> None:
         ["Hillside Garden", "1", utc(held[0]["ts"]), "genesis",
          "co-op Hillside Garden begins its log", held[0]["id"][:8]],
         ["Hillside Garden", "2", utc(held[1]["ts"]), "labor",
-         f"ana: 2.5 h care (unpaid), weeding beds, {TODAY}", held[1]["id"][:8]],
+         f"ana: 2.5 h care (unpaid), weeding beds, {day_of(held[1])}", held[1]["id"][:8]],
         ["Hillside Garden", "3", utc(held[2]["ts"]), "material", "in 40 kg compost",
          held[2]["id"][:8]],
     ]
