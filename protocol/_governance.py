@@ -29,14 +29,20 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._codec import Value
 from ._entry import Entry
+from ._identity import REASON_CODES as IDENTITY_REASON_CODES
 from ._identity import Identities, compute_identities
 from ._judge import Body, Reject, body_of, short
 from ._kinds import GOVERNANCE_KINDS, KEY_KINDS, METHODS
 from ._lottery import HANDLERS as LOTTERY_HANDLERS
+from ._lottery import REASON_CODES as LOTTERY_REASON_CODES
 from ._lottery import Lotteries
+from ._mandates import FLAG_CODES as MANDATE_FLAG_CODES
 from ._mandates import HANDLERS as MANDATE_HANDLERS
+from ._mandates import REASON_CODES as MANDATE_REASON_CODES
 from ._mandates import Mandates, Roles, authorize_delegate
+from ._proposals import FLAG_CODES as PROPOSAL_FLAG_CODES
 from ._proposals import HANDLERS as PROPOSAL_HANDLERS
+from ._proposals import REASON_CODES as PROPOSAL_REASON_CODES
 from ._proposals import Proposals
 
 if TYPE_CHECKING:
@@ -44,11 +50,14 @@ if TYPE_CHECKING:
 
 Handler = Callable[["_Machine", Entry, Body], None]
 
-# Reason codes of SPEC §13 (the economy's own are in _economy.REASON_CODES). Areas add
-# theirs to their module's REASON_CODES; this set is the union, for docs and tests.
+# Reason codes of SPEC §13 (the economy's own are in _economy.REASON_CODES): each area
+# declares its own; these are the unions, for docs and tests.
 GOVERNANCE_REASON_CODES = frozenset((
     "not-allowed-for-key", "not-the-body",
+    *IDENTITY_REASON_CODES, *MANDATE_REASON_CODES, *LOTTERY_REASON_CODES,
+    *PROPOSAL_REASON_CODES,
 ))
+GOVERNANCE_FLAG_CODES = (*MANDATE_FLAG_CODES, *PROPOSAL_FLAG_CODES)
 DAY_MS = 86_400_000
 
 

@@ -1,0 +1,36 @@
+"""SPEC §13 stays true to the code: every reason code the governance modules raise is
+declared (GOVERNANCE_REASON_CODES) and documented in SPEC.md, and so is every flag."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from coopledger.protocol import _economy, _governance
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = ["_governance", "_judge", "_identity", "_mandates", "_lottery", "_proposals"]
+SPEC = (ROOT / "protocol" / "SPEC.md").read_text()
+
+
+def raised_codes() -> set[str]:
+    codes: set[str] = set()
+    for name in MODULES:
+        text = (ROOT / "protocol" / f"{name}.py").read_text()
+        codes |= set(re.findall(r'Reject\(\s*"([a-z-]+)"', text))
+    return codes
+
+
+def test_every_raised_code_is_declared() -> None:
+    codes = raised_codes()
+    assert len(codes) > 30  # the regular expression still finds them
+    declared = _governance.GOVERNANCE_REASON_CODES | _economy.REASON_CODES
+    assert codes - declared == set()
+
+
+def test_every_declared_code_and_flag_is_in_the_spec() -> None:
+    section = SPEC[SPEC.index("## 13. Self-government"):]
+    missing = sorted(c for c in (*_governance.GOVERNANCE_REASON_CODES,
+                                 *_governance.GOVERNANCE_FLAG_CODES)
+                     if f"`{c}`" not in section)
+    assert missing == []
