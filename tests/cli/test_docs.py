@@ -27,15 +27,26 @@ PATHS = [p for p, _ in COMMANDS]
 def test_the_tree_is_what_we_expect() -> None:
     assert PATHS == [
         (), ("balance",), ("bundle",), ("bundle", "export"), ("bundle", "import"),
-        ("entries",), ("exceptions",), ("export",), ("export", "csv"),
+        ("cascade",), ("cascade", "start"), ("cascade", "status"), ("decision",),
+        ("decision", "list"), ("entries",), ("exceptions",), ("export",), ("export", "csv"),
         ("export", "valueflows"), ("federation",), ("federation", "create"),
         ("federation", "invite"), ("federation", "join"), ("federation", "leave"),
         ("federation", "rules"), ("federation", "show"), ("fund",), ("fund", "contribute"),
         ("fund", "grant"), ("fund", "report"), ("fund", "show"), ("fund", "surplus"),
-        ("import",), ("import", "csv"), ("init",), ("log",), ("log", "energy"),
-        ("log", "goods"), ("log", "labor"), ("log", "material"), ("log", "outside"),
-        ("metrics",), ("need",), ("need", "declare"), ("need", "met"), ("node",),
-        ("node", "start"), ("node", "status"), ("peers",), ("posting",), ("rebuild",),
+        ("import",), ("import", "csv"), ("init",), ("key",), ("key", "add"),
+        ("key", "list"), ("key", "request"), ("key", "revoke"), ("key", "rotate"),
+        ("key", "spare"), ("log",), ("log", "energy"), ("log", "goods"), ("log", "labor"),
+        ("log", "material"), ("log", "outside"), ("lottery",), ("lottery", "announce"),
+        ("lottery", "beacon"), ("lottery", "list"), ("lottery", "show"),
+        ("lottery", "verify"), ("mandate",), ("mandate", "issue"), ("mandate", "list"),
+        ("mandate", "recall"), ("mandate", "renew"), ("mandate", "report"),
+        ("mandate", "show"), ("mandate", "verdict"), ("metrics",), ("minutes",),
+        ("minutes", "add"), ("minutes", "list"), ("need",), ("need", "declare"),
+        ("need", "met"), ("node",), ("node", "start"), ("node", "status"), ("peers",),
+        ("policy",), ("policy", "set"), ("policy", "show"), ("posting",), ("proposal",),
+        ("proposal", "amend"), ("proposal", "create"), ("proposal", "decide"),
+        ("proposal", "list"), ("proposal", "position"), ("proposal", "show"), ("rebuild",),
+        ("role",), ("role", "assign"), ("role", "end"), ("role", "list"), ("role", "renew"),
         ("sprint",), ("sprint", "allocate"), ("state",), ("surplus",), ("surplus", "board"),
         ("surplus", "offer"), ("surplus", "request"), ("transfer",), ("transfer", "accept"),
         ("transfer", "decline"), ("transfer", "list"), ("transfer", "offer"), ("verify",),
@@ -72,7 +83,8 @@ def test_coop_help_lists_every_command(run: Run) -> None:
     assert sorted(names) == sorted(
         ["init", "log", "entries", "state", "verify", "rebuild", "bundle", "node", "peers",
          "balance", "exceptions", "metrics", "posting", "federation", "transfer", "surplus",
-         "sprint", "fund", "need", "import", "export"])
+         "sprint", "fund", "need", "import", "export", "key", "mandate", "role", "policy",
+         "lottery", "proposal", "decision", "minutes", "cascade"])
 
 
 def test_version(run: Run) -> None:
