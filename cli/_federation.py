@@ -212,8 +212,16 @@ def _amount(f: Federation, amount: str, unit: str, option: str = "--amount"
 
 
 def _write(home: Path | None, passphrase_file: Path | None, kind: str,
-           body: dict[str, Any], refs: list[bytes], json_: bool, what: str) -> None:
+           body: dict[str, Any], refs: list[bytes], json_: bool, what: str, *,
+           mandate: str | None = None) -> None:
+    """Append (through the node when it runs). ``mandate``: a delegate's ``--mandate``,
+    the mandate the entry acts under, added to its refs (SPEC §13.4)."""
     from . import _app  # _app imports this module at start-up
+    from ._mandates import mandate_refs  # imports this module
+
+    if mandate is not None:
+        with open_home(home).open_store() as store:
+            refs = [*refs, *mandate_refs(store, mandate)]
 
     entry = _app._append(home, passphrase_file, kind, body, refs, echo=False)
     if json_:
@@ -285,6 +293,11 @@ def _items_text(items: list[dict[str, str]]) -> str:
 
 
 # -- register -----------------------------------------------------------------------------
+
+
+MandateOpt = Annotated[str | None, typer.Option(
+    "--mandate", help="Writing with a delegate's key: the mandate (id prefix) that allows "
+    "this entry; it is added to the entry's refs.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -614,6 +627,7 @@ def transfer_offer(
         "offer expiry.")] = None,
     expires: Annotated[str | None, typer.Option(
         "--expires", help="Open until this date (its end) or date-time.")] = None,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -643,11 +657,12 @@ def transfer_offer(
         "federation": f.id.hex(), "to": receiver.hex(), "purpose": _text(purpose, "--for"),
         "expires": until, "items": items or None,
         "amount": checked[0] if checked else None, "unit": checked[1] if checked else None}
-    _write(home, passphrase_file, "transfer.offer", body, [f.id], json_, "offer")
+    _write(home, passphrase_file, "transfer.offer", body, [f.id], json_, "offer",
+           mandate=mandate)
 
 
 def _close(home: Path | None, passphrase_file: Path | None, offer: str, kind: str,
-           note: str | None, json_: bool) -> None:
+           note: str | None, json_: bool, mandate: str | None) -> None:
     with _economy(home) as (h, store, eco):
         offer_id = _lookup(lambda: econview.resolve_id(
             eco.transfers, offer, field="OFFER", what="offer"), "OFFER")
@@ -664,7 +679,7 @@ def _close(home: Path | None, passphrase_file: Path | None, offer: str, kind: st
             f = eco.federations[t.federation]
             _member(store, f, h.identity)
     _write(home, passphrase_file, kind, {"offer": offer_id.hex(), "note": note}, [offer_id],
-           json_, kind.split(".")[1])
+           json_, kind.split(".")[1], mandate=mandate)
 
 
 OfferArg = Annotated[str, typer.Argument(
@@ -676,6 +691,7 @@ OfferArg = Annotated[str, typer.Argument(
 def transfer_accept(
     offer: OfferArg,
     note: NoteOpt = None,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -684,13 +700,14 @@ def transfer_accept(
 
     Example:  coop transfer accept 3f2a9c1e
     """
-    _close(home, passphrase_file, offer, "transfer.accept", note, json_)
+    _close(home, passphrase_file, offer, "transfer.accept", note, json_, mandate)
 
 
 @transfer_app.command("decline")
 def transfer_decline(
     offer: OfferArg,
     note: NoteOpt = None,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -699,7 +716,7 @@ def transfer_decline(
 
     Example:  coop transfer decline 3f2a9c1e --note "we have enough bread"
     """
-    _close(home, passphrase_file, offer, "transfer.decline", note, json_)
+    _close(home, passphrase_file, offer, "transfer.decline", note, json_, mandate)
 
 
 TRANSFER_COLS = ["id", "federation", "federation_name", "origin", "from", "from_name", "to",
@@ -856,6 +873,7 @@ def surplus_offer(
     quantity: QtyOpt,
     unit: FreeUnitOpt,
     until: UntilOpt,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -870,7 +888,8 @@ def surplus_offer(
             "until": _day(until, "--until")}
     f = _post_member(home, federation)
     _write(home, passphrase_file, "surplus.offer", {"federation": f.id.hex(), **body},
-           [f.id], json_, "surplus offer")
+           [f.id], json_, "surplus offer",
+           mandate=mandate)
 
 
 @surplus_app.command("request")
@@ -880,6 +899,7 @@ def surplus_request(
     quantity: QtyOpt,
     unit: FreeUnitOpt,
     until: UntilOpt,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -893,7 +913,8 @@ def surplus_request(
             "unit": _text(unit, "--unit"), "until": _day(until, "--until")}
     f = _post_member(home, federation)
     _write(home, passphrase_file, "surplus.request", {"federation": f.id.hex(), **body},
-           [f.id], json_, "surplus request")
+           [f.id], json_, "surplus request",
+           mandate=mandate)
 
 
 @surplus_app.command("board")
@@ -945,6 +966,7 @@ def sprint_allocate(
     expires_in: Annotated[str | None, typer.Option(
         "--expires-in", help="The receiver has this long to accept: 14d, 36h. Default: "
         "the federation's offer expiry.")] = None,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -977,7 +999,8 @@ def sprint_allocate(
     body = {"offer": offer_id.hex(), "request": request_id.hex(), "quantity": str(amount),
             "sprint": month, "expires": until}
     _write(home, passphrase_file, "sprint.allocate", body, [offer_id, request_id], json_,
-           "allocation")
+           "allocation",
+           mandate=mandate)
 
 
 # -- coop fund ------------------------------------------------------------------------------
@@ -1161,6 +1184,7 @@ def need_declare(
     quantity: QtyOpt,
     unit: FreeUnitOpt,
     period: PeriodOpt,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -1175,7 +1199,8 @@ def need_declare(
             "period": _period(period, "--period")}
     f = _post_member(home, federation)
     _write(home, passphrase_file, "need.declare", {"federation": f.id.hex(), **body},
-           [f.id], json_, "need")
+           [f.id], json_, "need",
+           mandate=mandate)
 
 
 @need_app.command("met")
@@ -1185,6 +1210,7 @@ def need_met(
     where: Annotated[str, typer.Option(
         "--where", help="inside (by the federation) or outside.")],
     quantity: QtyOpt,
+    mandate: MandateOpt = None,
     json_: JsonOpt = False,
     passphrase_file: PassFileOpt = None,
     home: HomeOpt = None,
@@ -1202,7 +1228,8 @@ def need_met(
             fail("--need: only the co-op that declared a need records where it was met")
     _write(home, passphrase_file, "need.met",
            {"need": need_id.hex(), "where": where, "quantity": str(amount)}, [need_id],
-           json_, "need met")
+           json_, "need met",
+           mandate=mandate)
 
 
 def log_outside(

@@ -263,3 +263,27 @@ def test_views_are_the_same_through_a_running_node(run: Run, homes: dict[str, An
             offline["policy"]
         user_error(run("mandate", "show", "zz", "--home", garden), 1, "mandate")
         assert "query" in node.calls   # the views came through the node
+
+
+def test_a_delegate_offers_hours_under_her_mandate(run: Run, homes: dict[str, Any]) -> None:
+    garden, bakery, ana, key = homes["garden"], homes["bakery"], homes["ana"], homes["key"]
+    mid = ok(issue(run, garden, "--federation", "Riverside", "--key", key[:10], "--allow",
+                   "transfer:5:hour", "--days", "30", "--json")).json()["id"]
+    sync(run, garden, ana)
+    offers = []
+    for hours in ("4", "6"):  # within the mandate's maximum, then over it
+        e = ok(run("transfer", "offer", "--federation", "Riverside", "--to", "Corner Bakery",
+                   "--amount", hours, "--unit", "hour", "--for", "oven repair",
+                   "--mandate", mid[:10], "--json", "--home", ana)).json()
+        assert e["author"] == key and mid in e["refs"]
+        offers.append(e["id"])
+    sync(run, garden, bakery, ana)
+    listed = ok(run("transfer", "list", "--open", "--json", "--home", bakery)).json()
+    # The first counts as the Garden's offer; the second is refused on every node.
+    assert [(t["id"], t["from_name"]) for t in listed["transfers"]] == [
+        (offers[0], "Hillside Garden")]
+    invalid = ok(run("exceptions", "--json", "--home", bakery)).json()["invalid"]
+    assert [(i["entry"], i["code"]) for i in invalid] == [(offers[1], "outside-mandate")]
+    user_error(run("transfer", "offer", "--federation", "Riverside", "--to", "Corner Bakery",
+                   "--amount", "1", "--unit", "hour", "--for", "x", "--mandate", "00000000",
+                   "--home", ana), 1, "--mandate")
