@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A short tour. Part 1: three co-ops run their nodes on this machine (three daemons,
 # separate processes, libp2p on loopback); entries logged at each reach all; one node
-# stops, the others go on, it comes back and catches up; they found a federation and
-# trade hours in double entry. Part 2: a blackout — two
+# stops, the others go on, it comes back and catches up; they found a federation,
+# trade hours in double entry, mandate a delegate and recall her, draw a facilitator by
+# lot and take a decision. Part 2: a blackout — two
 # co-ops swap a bundle file (as on a USB stick) and end with identical state.
 set -euo pipefail
 
@@ -119,6 +120,38 @@ coop transfer accept --home "$KITCHEN" "${OFFER:0:12}"
 wait_converged 20 "$GARDEN" "$REPAIR" "$KITCHEN"
 echo "  mutual credit at the repair collective's node (balances sum to zero):"
 coop balance --home "$REPAIR"
+
+step "Self-government: a written, expiring mandate; a lottery anyone re-runs; a decision"
+id_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+MANDATE=$(coop mandate issue --home "$GARDEN" --federation Riverside --title "Delegate to Riverside" \
+  --delegate Ana --allow vote --days 90 --scope "Speak and vote for the garden at Riverside." \
+  --sunset "Hand the notes to the next delegate." --json | id_of)
+LOTTERY=$(coop lottery announce --home "$REPAIR" --federation Riverside --purpose facilitation \
+  --candidate "Ana@Hillside Garden" --candidate "Bo@Repair Collective" \
+  --candidate "Cy@Neighbourhood Kitchen" --candidate "Di@Neighbourhood Kitchen" \
+  --roles "facilitator,process guardian" --distinct-coops --beacons 2 --json | id_of)
+seen() { coop entries --home "$1" --json | grep -q "$2"; }
+wait_for "the lottery at the garden" seen "$GARDEN" "$LOTTERY"
+wait_for "the lottery at the kitchen" seen "$KITCHEN" "$LOTTERY"
+echo "  two other co-ops publish beacons: their entries' ids make the seed"
+coop lottery beacon --home "$GARDEN" "${LOTTERY:0:12}" >/dev/null
+coop lottery beacon --home "$KITCHEN" "${LOTTERY:0:12}" >/dev/null
+PROPOSAL=$(coop proposal create --home "$KITCHEN" --federation Riverside --title "Shared van" \
+  --text "The van goes round the co-ops on Fridays." --json | id_of)
+wait_for "the proposal at the garden" seen "$GARDEN" "$PROPOSAL"
+wait_for "the proposal at the repair collective" seen "$REPAIR" "$PROPOSAL"
+coop proposal position --home "$GARDEN" "${PROPOSAL:0:12}" --stance agree --reason "Saves three trips." >/dev/null
+coop proposal position --home "$REPAIR" "${PROPOSAL:0:12}" --stance abstain >/dev/null
+wait_converged 27 "$GARDEN" "$REPAIR" "$KITCHEN"
+coop proposal decide --home "$KITCHEN" "${PROPOSAL:0:12}" --summary "The van goes round on Fridays." >/dev/null
+coop mandate recall --home "$GARDEN" "${MANDATE:0:12}" --reason "The assembly chose another delegate." >/dev/null
+wait_converged 29 "$GARDEN" "$REPAIR" "$KITCHEN"
+echo "  the draw, recomputed step by step at the kitchen's node:"
+coop lottery verify --home "$KITCHEN" "${LOTTERY:0:12}" | tail -6
+echo "  the garden's mandate, as the repair collective's node sees it (recalled everywhere):"
+coop mandate list --home "$REPAIR" --federation Riverside
+echo "  Riverside's decision archive:"
+coop decision list --home "$GARDEN" --federation Riverside
 
 step "Every node stops cleanly and verifies its store"
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
