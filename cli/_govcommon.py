@@ -5,6 +5,9 @@ when one runs (else from the store), and writing an entry.
                                parameter exits with "--option: message"
     write(home, passphrase_file, kind, body, refs, json_, what)
                                append an entry (through the node when it runs)
+    economy(home)              (home, store, economy) now, for the early checks
+    lookup(fn, option)         fn(), or exit with "option: message" on LookupFailed
+    coop_label(store, coop)    "Name (1a2b3c4d)", for messages
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from coopledger.node._econview import LookupFailed
 
 from ._client import ApiFailure, running_node
 from ._common import fail, open_home
+from ._federation import _economy as economy
+from ._federation import _lookup as lookup
+from ._federation import _name as coop_label
 from ._federation import _write as write
 
-__all__ = ["option_name", "view", "write"]
+__all__ = ["coop_label", "economy", "lookup", "option_name", "view", "write"]
 
 
 def option_name(param: str) -> str:

@@ -17,22 +17,24 @@ from __future__ import annotations
 
 import datetime
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from coopledger.node import Home, Store, now_ms
+from coopledger.node import Store, now_ms
 from coopledger.node import _econview as econview
 from coopledger.node import _govview_proposals as views
 from coopledger.protocol._entry import MAX_REFS
 from coopledger.protocol._kinds import OUTCOMES, STANCES
 from coopledger.protocol._proposals import counted_positions, tally
 
-from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
+from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, out
+from ._govcommon import coop_label as _name
+from ._govcommon import economy as _economy
+from ._govcommon import lookup as _lookup
 from ._govcommon import view, write
 from ._mandates import mandate_refs
 from ._render import print_json
@@ -91,20 +93,6 @@ def register(app: typer.Typer) -> None:
 # -- helpers ------------------------------------------------------------------------------
 
 
-@contextmanager
-def _economy(home: Path | None) -> Iterator[tuple[Home, Store, Economy]]:
-    h = open_home(home)
-    with h.open_store() as store:
-        yield h, store, econview.economy(store)
-
-
-def _lookup(fn: Callable[[], bytes], option: str) -> bytes:
-    try:
-        return fn()
-    except econview.LookupFailed as exc:
-        fail(f"{option}: {exc.message}")
-
-
 def _text(text: str | None, text_file: Path | None, option: str = "--text") -> str:
     if (text is None) == (text_file is None):
         raise typer.BadParameter(f"give the text as {option} TEXT or {option}-file FILE",
@@ -127,11 +115,6 @@ def _nonempty(value: str, option: str) -> str:
     if not value.strip():
         raise typer.BadParameter("must not be empty", param_hint=option)
     return value.strip()
-
-
-def _name(store: Store, coop: bytes) -> str:
-    st = store.state().authors.get(coop)
-    return f"{st.name} ({coop[:4].hex()})" if st and st.name else coop[:8].hex()
 
 
 def _proposal(eco: Economy, text: str) -> Proposal:
