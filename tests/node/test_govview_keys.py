@@ -5,18 +5,19 @@ named by the name its several keys share is one co-op."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from govapi import api_client
 
 from coopledger.crypto import SecretKey
 from coopledger.node import Store
 from coopledger.node import _econview as econview
 from coopledger.node import _govview as govview
-from coopledger.node._api import OPENAPI, make_app
+from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
 from coopledger.protocol import Entry
 from coopledger.protocol._kinds import key_proof_message
@@ -149,23 +150,9 @@ def test_economy_views_see_a_key_as_its_co_op(store: Store, world: dict[str, Any
     assert bal["coop"] == garden.raw.hex()
 
 
-class ViewNode:
-    def __init__(self, store: Store, author: bytes) -> None:
-        self.store, self.author = store, author
-
-    def status(self) -> dict[str, Any]:
-        return {"author": self.author.hex()}
-
-    async def query(self, fn: Callable[[Store], T]) -> T:
-        return fn(self.store)
-
-
 @pytest.fixture
 async def client(store: Store, world: dict[str, Any]) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(ViewNode(store, world["new"].raw), TOKEN)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://node",
-                                 headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+    async with api_client(store, world["new"].raw, TOKEN) as c:
         yield c
 
 

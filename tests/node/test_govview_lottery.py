@@ -11,11 +11,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from govapi import api_client
 
 from coopledger.crypto import SecretKey
 from coopledger.node import Store
 from coopledger.node import _govview as govview
-from coopledger.node._api import OPENAPI, make_app
+from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
 from coopledger.protocol import Entry
 from coopledger.protocol._lottery import verify
@@ -163,23 +164,9 @@ def test_bad_parameters(store: Store, world: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------------ through the API
 
-class ViewNode:
-    def __init__(self, store: Store, author: bytes) -> None:
-        self.store, self.author = store, author
-
-    def status(self) -> dict[str, Any]:
-        return {"author": self.author.hex()}
-
-    async def query(self, fn: Callable[[Store], T]) -> T:
-        return fn(self.store)
-
-
 @pytest.fixture
 async def client(store: Store, world: dict[str, Any]) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(ViewNode(store, world["bakery"].id), TOKEN)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://node",
-                                 headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+    async with api_client(store, world["bakery"].id, TOKEN) as c:
         yield c
 
 
