@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +21,6 @@ from coopledger.node._econview import LookupFailed
 from coopledger.protocol import Entry
 from coopledger.protocol._lottery import verify
 
-T = TypeVar("T")
 T0 = 1_800_000_000_000
 TOKEN = "ef" * 32
 RULES: dict[str, Any] = {"units": [

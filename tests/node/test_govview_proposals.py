@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +20,6 @@ from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
 from coopledger.protocol import Entry
 
-T = TypeVar("T")
 T0 = 1_800_000_000_000
 TOKEN = "cd" * 32
 RULES: dict[str, Any] = {"units": [
