@@ -150,7 +150,9 @@ def status_lines(s: dict[str, Any]) -> list[str]:
 
     lines = [f"peer id     {get('peer_id')}"]
     if s.get("name") is not None:
-        lines.append(f"co-op       {s['name']} ({str(s.get('author', ''))[:8]}…)")
+        identity, author = str(s.get("identity", "")), str(s.get("author", ""))
+        lines.append(f"co-op       {s['name']} ({identity[:8]}…)"
+                     + ("" if author == identity else f", writing with key {author[:8]}…"))
     lines.append(f"network     {get('network')}")
     listen = s.get("listen") or ["-"]
     lines += [f"{'listening' if i == 0 else '':<12}{a}" for i, a in enumerate(listen)]

@@ -538,6 +538,7 @@ class Node:
             })
         return {
             "name": self.home.name, "author": self.home.author.hex(),
+            "identity": self.home.identity.hex(),
             "peer_id": self.p2p.peer_id, "network": self.config.network,
             "listen": self.p2p.listen_addrs(), "api": self.api_address,
             "pid": os.getpid(), "started_ms": self.started_ms,

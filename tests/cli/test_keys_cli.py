@@ -282,6 +282,9 @@ def test_after_rotation_the_node_starts_with_the_new_key(tmp_path: Path) -> None
         d.start()
         st = d.status()
         assert st["author"] == new.hex() != old.hex()
+        assert st["identity"] == old.hex()  # the co-op is still the same one
+        assert f"co-op       garden ({old.hex()[:8]}…), writing with key {new.hex()[:8]}…" \
+            in d.coop("node", "status").stdout
         assert d.peer_id == peer_id_of(new)
         # While it runs, a rotation is refused; its writes go through it with the new key.
         refused = d.coop("key", "rotate", check=False)
