@@ -18,9 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._econview import LookupFailed, economy
+from ._econview import LookupFailed, economy, resolve_coop, resolve_federation
 
 if TYPE_CHECKING:
+    from coopledger.protocol._economy import Economy
+
     from ._store import Store
 
 ViewFn = Callable[["Store", Mapping[str, str], "bytes | None"], dict[str, Any]]
@@ -45,6 +47,67 @@ def identity_of(store: Store, key: bytes | None) -> bytes | None:
     if key is None:
         return None
     return economy(store).gov.ids.identity_of(key)
+
+
+# -- what the area views share --------------------------------------------------------
+
+
+class Scope:
+    """The bodies a view shows (None: all) and, when a co-op is named, whose entries."""
+
+    def __init__(self, bodies: set[bytes] | None, by: bytes | None) -> None:
+        self.bodies, self.by = bodies, by
+
+    def keeps(self, body: bytes, by: bytes) -> bool:
+        return (self.bodies is None or body in self.bodies) and (
+            self.by is None or by == self.by)
+
+
+def scope(store: Store, eco: Economy, params: Mapping[str, str], me: bytes | None, *,
+          coop_alone_is_body: bool) -> Scope:
+    """The scope of ``federation`` and ``coop``: a federation (and, with ``coop``, that
+    co-op's entries in it); ``coop`` alone: that co-op's own assembly when
+    ``coop_alone_is_body``, else everything that co-op wrote; neither: this node's
+    co-op and its federations (all, offline without a home)."""
+    fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
+    coop = None
+    if params.get("coop"):
+        coop = eco.gov.ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
+    if fed is not None:
+        return Scope({fed}, coop)
+    if coop is not None:
+        return Scope({coop}, None) if coop_alone_is_body else Scope(None, coop)
+    mine = identity_of(store, me)
+    if mine is None:
+        return Scope(None, None)
+    return Scope({mine, *(f.id for f in eco.federations_of(mine))}, None)
+
+
+def flag(params: Mapping[str, str], name: str) -> bool:
+    """A true/false parameter (absent: false)."""
+    value = params.get(name)
+    if value is None:
+        return False
+    if value not in ("true", "false"):
+        raise LookupFailed(name, "true or false", status=400)
+    return value == "true"
+
+
+def body_fields(eco: Economy, names: Mapping[bytes, str | None], body: bytes,
+                federation: bytes | None) -> dict[str, Any]:
+    """``body``, ``body_kind`` (federation or coop) and ``body_name`` of a body."""
+    if federation is not None:
+        f = eco.federations.get(federation)
+        return {"body": body.hex(), "body_kind": "federation",
+                "body_name": None if f is None else f.name}
+    return {"body": body.hex(), "body_kind": "coop", "body_name": names.get(body)}
+
+
+def who(prefix: str, key: bytes | None, names: Mapping[bytes, str | None]
+        ) -> dict[str, Any]:
+    """``prefix`` (hex) and ``prefix_name`` of a co-op or key (both None for None)."""
+    return {prefix: None if key is None else key.hex(),
+            f"{prefix}_name": None if key is None else names.get(key)}
 
 
 def _views() -> dict[str, GovView]:

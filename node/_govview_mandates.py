@@ -25,7 +25,10 @@ from coopledger.protocol._governance import DEFAULT_POLICY
 from ._clock import now_ms
 from ._econview import LookupFailed, coop_names, economy, resolve_coop, resolve_federation
 from ._econview import resolve_id as _resolve_id
-from ._govview import GovView, identity_of
+from ._govview import GovView, flag, identity_of
+from ._govview import body_fields as _body
+from ._govview import scope as _scope
+from ._govview import who as _who
 
 if TYPE_CHECKING:
     from coopledger.protocol._economy import Economy
@@ -37,33 +40,6 @@ if TYPE_CHECKING:
 # -- helpers ------------------------------------------------------------------------------
 
 
-class _Scope:
-    """The bodies shown (None: all) and, when a co-op is named, whose entries."""
-
-    def __init__(self, bodies: set[bytes] | None, by: bytes | None) -> None:
-        self.bodies, self.by = bodies, by
-
-    def keeps(self, body: bytes, by: bytes) -> bool:
-        return (self.bodies is None or body in self.bodies) and (
-            self.by is None or by == self.by)
-
-
-def _scope(store: Store, eco: Economy, params: Mapping[str, str],
-           me: bytes | None) -> _Scope:
-    fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
-    coop = None
-    if params.get("coop"):
-        coop = eco.gov.ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
-    if fed is not None:
-        return _Scope({fed}, coop)
-    if coop is not None:
-        return _Scope(None, coop)
-    mine = identity_of(store, me)
-    if mine is None:
-        return _Scope(None, None)
-    return _Scope({mine, *(f.id for f in eco.federations_of(mine))}, None)
-
-
 def _as_of(params: Mapping[str, str]) -> int:
     text = params.get("as_of")
     if text is None:
@@ -71,30 +47,6 @@ def _as_of(params: Mapping[str, str]) -> int:
     if not text.isdigit() or len(text) > 16:
         raise LookupFailed("as_of", "milliseconds since 1970, an integer", status=400)
     return int(text)
-
-
-def _flag(params: Mapping[str, str], name: str) -> bool:
-    value = params.get(name)
-    if value is None:
-        return False
-    if value not in ("true", "false"):
-        raise LookupFailed(name, "true or false", status=400)
-    return value == "true"
-
-
-def _body(eco: Economy, names: Mapping[bytes, str | None], body: bytes,
-          federation: bytes | None) -> dict[str, Any]:
-    if federation is not None:
-        f = eco.federations.get(federation)
-        return {"body": body.hex(), "body_kind": "federation",
-                "body_name": None if f is None else f.name}
-    return {"body": body.hex(), "body_kind": "coop", "body_name": names.get(body)}
-
-
-def _who(prefix: str, key: bytes | None, names: Mapping[bytes, str | None]
-         ) -> dict[str, Any]:
-    return {prefix: None if key is None else key.hex(),
-            f"{prefix}_name": None if key is None else names.get(key)}
 
 
 def _text(store: Store, entry_id: bytes, field: str) -> str | None:
@@ -136,7 +88,8 @@ def mandates(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[
     ``expires`` is the expiry in force at as_of (``final_expires`` after every
     renewal)."""
     eco, names, at = economy(store), coop_names(store), _as_of(params)
-    scope, active = _scope(store, eco, params, me), _flag(params, "active")
+    scope = _scope(store, eco, params, me, coop_alone_is_body=False)
+    active = flag(params, "active")
     rows = [_row(eco, names, md, at)
             for md in sorted(eco.gov.mandates.by_id.values(), key=lambda m: (m.start, m.id))
             if scope.keeps(md.body, md.issuer)
@@ -201,7 +154,7 @@ def roles(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str
     in scope (``assignments``, by start) and the rotation: per body, role and holder
     (case-folded), how many terms (an assignment or a renewal is one term)."""
     eco, names, at = economy(store), coop_names(store), _as_of(params)
-    scope = _scope(store, eco, params, me)
+    scope = _scope(store, eco, params, me, coop_alone_is_body=False)
     kept = sorted((a for a in eco.gov.roles.by_id.values() if scope.keeps(a.body, a.by)),
                   key=lambda a: (a.start, a.id))
     rows = [_holding(eco, names, a, at) for a in kept]

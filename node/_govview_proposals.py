@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from coopledger.protocol._proposals import tally
 
-from ._econview import LookupFailed, coop_names, economy, resolve_coop, resolve_federation
+from ._econview import LookupFailed, coop_names, economy
 from ._econview import resolve_id as _resolve_id
-from ._govview import GovView, identity_of
+from ._govview import GovView, flag
+from ._govview import body_fields as _body
+from ._govview import scope as _scope
+from ._govview import who as _who
 
 if TYPE_CHECKING:
     from coopledger.protocol._economy import Economy
@@ -40,33 +43,6 @@ MAX_QUERY = 200  # characters of a search; more is a mistake, not a search
 # -- helpers ------------------------------------------------------------------------------
 
 
-class _Scope:
-    """The bodies a view shows (None: all) and, with both parameters, whose entries."""
-
-    def __init__(self, bodies: set[bytes] | None, by: bytes | None) -> None:
-        self.bodies, self.by = bodies, by
-
-    def keeps(self, body: bytes, by: bytes) -> bool:
-        return (self.bodies is None or body in self.bodies) and (
-            self.by is None or by == self.by)
-
-
-def _scope(store: Store, eco: Economy, params: Mapping[str, str],
-           me: bytes | None) -> _Scope:
-    fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
-    coop = None
-    if params.get("coop"):
-        coop = eco.gov.ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
-    if fed is not None:
-        return _Scope({fed}, coop)
-    if coop is not None:
-        return _Scope({coop}, None)
-    mine = identity_of(store, me)
-    if mine is None:
-        return _Scope(None, None)
-    return _Scope({mine, *(f.id for f in eco.federations_of(mine))}, None)
-
-
 def _words(params: Mapping[str, str]) -> list[str]:
     q = params.get("q", "")
     if len(q) > MAX_QUERY:
@@ -78,28 +54,6 @@ def matches(words: Iterable[str], *texts: str | None) -> bool:
     """Every word is in one of the texts (case-folded substrings)."""
     hay = "\n".join(t.casefold() for t in texts if t)
     return all(w in hay for w in words)
-
-
-def _open(params: Mapping[str, str]) -> bool:
-    value = params.get("open")
-    if value is None:
-        return False
-    if value not in ("true", "false"):
-        raise LookupFailed("open", "true or false", status=400)
-    return value == "true"
-
-
-def _body(eco: Economy, names: Mapping[bytes, str | None], body: bytes,
-          federation: bytes | None) -> dict[str, Any]:
-    if federation is not None:
-        f = eco.federations.get(federation)
-        return {"body": body.hex(), "body_kind": "federation",
-                "body_name": None if f is None else f.name}
-    return {"body": body.hex(), "body_kind": "coop", "body_name": names.get(body)}
-
-
-def _who(prefix: str, key: bytes, names: Mapping[bytes, str | None]) -> dict[str, Any]:
-    return {prefix: key.hex(), f"{prefix}_name": names.get(key)}
 
 
 def _approx(x: Fraction) -> str:
@@ -170,7 +124,8 @@ def resolve_proposal(eco: Economy, text: str) -> bytes:
 def proposals(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
     """The proposals of the bodies in scope, oldest first; ``open=true``: undecided only."""
     eco, names = economy(store), coop_names(store)
-    scope, open_only = _scope(store, eco, params, me), _open(params)
+    scope = _scope(store, eco, params, me, coop_alone_is_body=True)
+    open_only = flag(params, "open")
     rows = [_row(eco, names, p)
             for p in sorted(eco.gov.proposals.proposals.values(), key=lambda p: (p.ts, p.id))
             if scope.keeps(p.body, p.proposer) and not (open_only and p.decision)]
@@ -214,7 +169,8 @@ def proposal(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[
 def decisions(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
     """The decision archive of the bodies in scope, newest first, searchable."""
     eco, names = economy(store), coop_names(store)
-    scope, words = _scope(store, eco, params, me), _words(params)
+    scope = _scope(store, eco, params, me, coop_alone_is_body=True)
+    words = _words(params)
     rows = []
     for p in eco.gov.proposals.proposals.values():
         d = p.decision
@@ -235,7 +191,8 @@ def decisions(store: Store, params: Mapping[str, str], me: bytes | None) -> dict
 def minutes(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
     """The minutes of the bodies in scope, newest date first, searchable."""
     eco, names = economy(store), coop_names(store)
-    scope, words = _scope(store, eco, params, me), _words(params)
+    scope = _scope(store, eco, params, me, coop_alone_is_body=True)
+    words = _words(params)
     rows = [{"id": mi.id.hex(), **_body(eco, names, mi.body, mi.federation),
              **_who("by", mi.by, names), "date": mi.date, "title": mi.title,
              "text": mi.text, "ts": mi.ts}
