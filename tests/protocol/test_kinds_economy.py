@@ -7,18 +7,17 @@ path, ``rules.units[1].decimals``), as in test_entry.py for the kinds of §3.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from schemakit import STEP, Schemas, get, put
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
     ECONOMY_KINDS,
     KNOWN_KINDS,
-    SIGNATURE_CONTEXT,
     BadBody,
     Quantity,
     ValidationError,
@@ -27,7 +26,6 @@ from coopledger.protocol import (
     create_entry,
     decode_entry,
     default_rules_value,
-    encode,
     validate_body,
 )
 from coopledger.protocol._kinds import GOVERNANCE_KINDS, SCHEMAS, UNIT_NAME_PATTERN, Field
@@ -39,6 +37,7 @@ IDS = [FED, INV, OFFER, REQ, GRANT, NEED]
 REFS = sorted(IDS)
 COOP = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
 MAX_MS = 2**53 - 1
+raw, reject = (schemas := Schemas(REFS)).raw, schemas.reject
 ECONOMY_SCHEMA_KINDS = {k for k in KNOWN_KINDS  # the kinds of §12.2
                         if "." in k and k not in GOVERNANCE_KINDS}
 
@@ -84,51 +83,12 @@ MINIMAL: dict[str, dict[str, Any]] = {
     k: {f: v for f, v in b.items() if f not in OPTIONAL} for k, b in FULL.items()}
 
 
-def raw(kind: str, body: dict[str, Any], refs: list[bytes] | None = None) -> bytes:
-    env = {"v": 1, "author": KEY.public.raw, "seq": 2, "prev": H1, "ts": 1000,
-           "kind": kind, "refs": REFS if refs is None else refs, "body": body}
-    env_bytes = encode(env)
-    return encode([env_bytes, KEY.sign(SIGNATURE_CONTEXT + env_bytes)])
-
-
-def reject(kind: str, body: dict[str, Any], field: str,
-           refs: list[bytes] | None = None) -> BadBody:
-    with pytest.raises(ValidationError) as info:
-        decode_entry(raw(kind, body, refs))
-    assert type(info.value) is BadBody, info.value
-    assert info.value.field == field, info.value
-    assert info.value.reason == "invalid:body"
-    return info.value
-
-
-_STEP = re.compile(r"([a-z_]+)|\[(\d+)\]")
-
-
-def put(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A deep copy of ``body`` with the value at ``path`` (``rules.units[1].kind``)
-    replaced; a path whose last step is absent is added."""
-    out = copy.deepcopy(body)
-    steps = [(m.group(1), m.group(2)) for m in _STEP.finditer(path)]
-    node: Any = out
-    for name, index in steps[:-1]:
-        node = node[name] if name else node[int(index)]
-    name, index = steps[-1]
-    node[name if name else int(index)] = value
-    return out
-
-
 def drop(body: dict[str, Any], path: str) -> dict[str, Any]:
     out = put(body, path, None)
     steps = path.rsplit(".", 1)
-    parent: Any = out if len(steps) == 1 else _get(out, steps[0])
+    parent: Any = out if len(steps) == 1 else get(out, steps[0])
     del parent[steps[-1]]
     return out
-
-
-def _get(body: Any, path: str) -> Any:
-    for m in _STEP.finditer(path):
-        body = body[m.group(1)] if m.group(1) else body[int(m.group(2))]
-    return body
 
 
 # --- the examples ------------------------------------------------------------------------
@@ -540,14 +500,14 @@ def test_mutated_bodies_are_valid_or_bad_body(kb: tuple[str, dict[str, Any]],
     paths = _paths(body)
     path = data.draw(st.sampled_from(paths))
     how = data.draw(st.sampled_from(["replace", "drop", "add"]))
-    steps = [m.group(0) for m in _STEP.finditer(path)]
+    steps = [m.group(0) for m in STEP.finditer(path)]
     if how == "replace":
         mutated = put(body, path, data.draw(st.sampled_from(JUNK)))
     elif how == "drop" and not steps[-1].startswith("["):
         mutated = drop(body, path)
     else:
         parent = path.rsplit(".", 1)[0] if "." in path else ""
-        target = _get(body, parent) if parent else body
+        target = get(body, parent) if parent else body
         if not isinstance(target, dict):
             return
         mutated = put(body, f"{parent}.zz" if parent else "zz", "x")

@@ -11,20 +11,15 @@ they start, a choice of at least two options.
 
 from __future__ import annotations
 
-import copy
-import re
 from typing import Any
 
 import pytest
+from schemakit import Schemas, put
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
-    SIGNATURE_CONTEXT,
-    BadBody,
-    ValidationError,
     create_entry,
     decode_entry,
-    encode,
 )
 from coopledger.protocol._kinds import (
     GOVERNANCE_KINDS,
@@ -39,6 +34,7 @@ NEW = SecretKey(bytes([0x42]) * 32)           # the key being added
 H1 = bytes([1]) * 32
 FED, MANDATE, ASSIGN, LOTTERY, PROPOSAL, CASCADE = (bytes([i]) * 32 for i in range(0xB1, 0xB7))
 REFS = sorted([FED, MANDATE, ASSIGN, LOTTERY, PROPOSAL, CASCADE])
+raw, reject = (schemas := Schemas(REFS)).raw, schemas.reject
 IDENTITY = KEY.public.raw.hex()
 COOP = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
 OTHER = "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025"
@@ -89,38 +85,6 @@ FULL: dict[str, dict[str, Any]] = {
 }
 MINIMAL: dict[str, dict[str, Any]] = {
     k: {f.name: b[f.name] for f in SCHEMAS[k] if f.required} for k, b in FULL.items()}
-
-
-def raw(kind: str, body: dict[str, Any], refs: list[bytes] | None = None) -> bytes:
-    env = {"v": 1, "author": KEY.public.raw, "seq": 2, "prev": H1, "ts": 1000,
-           "kind": kind, "refs": REFS if refs is None else refs, "body": body}
-    env_bytes = encode(env)
-    return encode([env_bytes, KEY.sign(SIGNATURE_CONTEXT + env_bytes)])
-
-
-def reject(kind: str, body: dict[str, Any], field: str,
-           refs: list[bytes] | None = None) -> BadBody:
-    with pytest.raises(ValidationError) as info:
-        decode_entry(raw(kind, body, refs))
-    assert type(info.value) is BadBody, info.value
-    assert info.value.field == field, info.value
-    assert info.value.reason == "invalid:body"
-    return info.value
-
-
-_STEP = re.compile(r"([a-z_]+)|\[(\d+)\]")
-
-
-def put(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A deep copy of ``body`` with the value at ``path`` replaced (or added)."""
-    out = copy.deepcopy(body)
-    steps = [(m.group(1), m.group(2)) for m in _STEP.finditer(path)]
-    node: Any = out
-    for name, index in steps[:-1]:
-        node = node[name] if name else node[int(index)]
-    name, index = steps[-1]
-    node[name if name else int(index)] = value
-    return out
 
 
 def drop(body: dict[str, Any], *fields: str) -> dict[str, Any]:
