@@ -41,7 +41,7 @@ from ._governance import Governance
 from ._judge import Body, timeline
 from ._judge import Reject as _Reject
 from ._judge import short as _short
-from ._kinds import GOVERNANCE_KINDS, KEY_KINDS, default_rules_value
+from ._kinds import ALERT_KINDS, AUDIT_KINDS, GOVERNANCE_KINDS, KEY_KINDS, default_rules_value
 
 # The enums live with the schemas (_kinds cannot import this module: _entry imports
 # _kinds, and this module imports _entry); re-exported here for the economy's readers.
@@ -62,7 +62,7 @@ ECONOMY_KINDS = frozenset((
 ))
 # What the commons' machine reads: the economy's kinds and those of self-government
 # (SPEC §13); the state keeps the applied entries of these kinds whole.
-COMMONS_KINDS = ECONOMY_KINDS | GOVERNANCE_KINDS
+COMMONS_KINDS = ECONOMY_KINDS | GOVERNANCE_KINDS | AUDIT_KINDS | ALERT_KINDS
 
 # Reason codes of invalid entries (SPEC §12.4), one sentence of detail each.
 REASON_CODES = frozenset((
@@ -536,6 +536,11 @@ class Economy:
         # Only when a §13 kind applied, so economies without them hash as before.
         if self.gov.seen:
             value["governance"] = self.gov.to_value()
+        # SPEC §14: likewise only when an entry of their kinds applied.
+        if self.gov.audit.seen:
+            value["audit"] = self.gov.audit.to_value()
+        if self.gov.alerts.seen:
+            value["alerts"] = self.gov.alerts.to_value()
         return value
 
     def _federation_value(self, f: Federation) -> dict[str, Value]:

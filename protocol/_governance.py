@@ -27,12 +27,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from ._alerts import FLAG_CODES as ALERT_FLAG_CODES
+from ._alerts import HANDLERS as ALERT_HANDLERS
+from ._alerts import REASON_CODES as ALERT_REASON_CODES
+from ._alerts import Alerts
+from ._audit import FLAG_CODES as AUDIT_FLAG_CODES
+from ._audit import HANDLERS as AUDIT_HANDLERS
+from ._audit import REASON_CODES as AUDIT_REASON_CODES
+from ._audit import Audits
 from ._codec import Value
 from ._entry import Entry
 from ._identity import REASON_CODES as IDENTITY_REASON_CODES
 from ._identity import Identities, compute_identities
 from ._judge import Body, Reject, body_of, short
-from ._kinds import GOVERNANCE_KINDS, KEY_KINDS, METHODS
+from ._kinds import ALERT_KINDS, AUDIT_KINDS, GOVERNANCE_KINDS, KEY_KINDS, METHODS
 from ._lottery import HANDLERS as LOTTERY_HANDLERS
 from ._lottery import REASON_CODES as LOTTERY_REASON_CODES
 from ._lottery import Lotteries
@@ -58,6 +66,9 @@ GOVERNANCE_REASON_CODES = frozenset((
     *PROPOSAL_REASON_CODES,
 ))
 GOVERNANCE_FLAG_CODES = (*MANDATE_FLAG_CODES, *PROPOSAL_FLAG_CODES)
+# SPEC §14 (audit, misconduct, alerts): judged by the same machine, shown apart.
+COMMONS14_REASON_CODES = AUDIT_REASON_CODES | ALERT_REASON_CODES
+COMMONS14_FLAG_CODES = (*AUDIT_FLAG_CODES, *ALERT_FLAG_CODES)
 DAY_MS = 86_400_000
 
 
@@ -114,6 +125,9 @@ class Governance:
     policies: dict[bytes, list[tuple[int, Policy]]] = field(default_factory=dict)
     flags: list[GovFlag] = field(default_factory=list)
     seen: bool = False  # an entry of a §13 kind applied (the value is shown only then)
+    # SPEC §14: each shown in the economy value under its own key, only when seen.
+    audit: Audits = field(default_factory=Audits)
+    alerts: Alerts = field(default_factory=Alerts)
 
     def policy_at(self, body: bytes, at: int | None = None) -> Policy:
         """The policy of ``body`` in force at eff ``at`` (None: the last one)."""
@@ -161,7 +175,8 @@ def _policy_set(m: _Machine, e: Entry, b: Body) -> None:
 
 def handlers() -> dict[str, Handler]:
     out: dict[str, Handler] = {"policy.set": _policy_set}
-    for part in (MANDATE_HANDLERS, LOTTERY_HANDLERS, PROPOSAL_HANDLERS):
+    for part in (MANDATE_HANDLERS, LOTTERY_HANDLERS, PROPOSAL_HANDLERS, AUDIT_HANDLERS,
+                 ALERT_HANDLERS):
         for kind, fn in part.items():
             assert kind not in out, kind
             out[kind] = fn
@@ -173,6 +188,8 @@ def prepare(m: _Machine, entries: Sequence[Entry]) -> None:
     m.gov.ids = compute_identities(entries)
     m.gov.mandates.prepare(entries, m.gov.ids)
     m.gov.seen = any(e.kind in GOVERNANCE_KINDS for e in entries)
+    m.gov.audit.seen = any(e.kind in AUDIT_KINDS for e in entries)
+    m.gov.alerts.seen = any(e.kind in ALERT_KINDS for e in entries)
 
 
 def acting(m: _Machine, e: Entry) -> bytes:

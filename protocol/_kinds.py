@@ -63,6 +63,13 @@ METHODS = ("consensus", "consent", "majority", "dowdall")
 # so a key joins an identity only with its holder's consent (SPEC §13).
 KEY_PROOF_CONTEXT = b"coopledger/key/v1\x00"
 
+# The enums of SPEC §14 (audit, misconduct, solidarity alerts).
+ALERT_NEEDS = ("people", "material", "amplification")
+MAX_CHECKS = 64
+MAX_FINDINGS = 50
+# An embedded checkpoint entry (checkpoint.cosign's ``entry``) is a few hundred bytes.
+MAX_EMBEDDED_ENTRY = 2048
+
 MAX_SAFE_INT = 2**53 - 1  # the largest ms; equal to _entry.MAX_SAFE_INT
 MAX_ITEMS = 50
 MAX_UNITS = 32
@@ -83,8 +90,9 @@ _ITEM_KEYS = ("item", "quantity", "unit")
 @dataclass(frozen=True, slots=True)
 class Field:
     """One body field. ``type`` is one of text, long_text, decimal, enum, date, bool,
-    id, coop, int, period, share, unit_name, items or rules (SPEC §3, §12.1), or sig,
-    names, pool, actions, policy, ranking or coops (SPEC §13.1)."""
+    id, coop, int, period, share, unit_name, items or rules (SPEC §3, §12.1), sig,
+    names, pool, actions, policy, ranking or coops (SPEC §13.1), or digest, entry,
+    quarter, needs, checks or texts (SPEC §14.1)."""
 
     name: str
     type: str
@@ -293,6 +301,43 @@ def _coops(name: str, value: object) -> None:
         seen.add(str(v))
 
 
+def _quarter(name: str, value: object) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-Q[1-4]", value, re.ASCII):
+        raise BadBody("must be a quarter YYYY-Qn, n from 1 to 4", field=name)
+    if value[:4] == "0000":
+        raise BadBody("is not a quarter of the calendar (0001-Q1 to 9999-Q4)", field=name)
+
+
+def _needs(name: str, value: object) -> None:
+    seen: set[object] = set()
+    for i, v in enumerate(_list(name, value, 1, len(ALERT_NEEDS), "needs")):
+        if v not in ALERT_NEEDS:
+            raise BadBody(f"must be one of {', '.join(ALERT_NEEDS)}", field=f"{name}[{i}]")
+        if v in seen:
+            raise BadBody("is listed twice", field=f"{name}[{i}]")
+        seen.add(v)
+
+
+def _checks(name: str, value: object) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(_list(name, value, 1, MAX_CHECKS, "checks")):
+        at = f"{name}[{i}]"
+        m = _map(at, item, ("detail", "name", "ok"), ("name", "ok"))
+        _text(f"{at}.name", m["name"], 100)
+        if m["name"] in seen:
+            raise BadBody("names a check already listed above", field=f"{at}.name")
+        seen.add(str(m["name"]))
+        if not isinstance(m["ok"], bool):
+            raise BadBody("must be true or false", field=f"{at}.ok")
+        if "detail" in m:
+            _text(f"{at}.detail", m["detail"], 2000, long=True)
+
+
+def _texts(name: str, value: object) -> None:
+    for i, v in enumerate(_list(name, value, 1, MAX_FINDINGS, "texts")):
+        _text(f"{name}[{i}]", v, 2000, long=True)
+
+
 def key_proof_message(identity: bytes) -> bytes:
     """What a key signs to consent to joining ``identity`` (key.add's ``proof``)."""
     return KEY_PROOF_CONTEXT + identity
@@ -325,6 +370,22 @@ def _check_field(f: Field, value: object, refs: Collection[bytes]) -> None:
             raise BadBody("the entry id must also be listed in refs", field=name)
     elif f.type == "coop":
         _hex_key(name, value)
+    elif f.type == "digest":
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            raise BadBody("must be a SHA-256 hash: 64 lower-case hex characters", field=name)
+    elif f.type == "entry":
+        if not isinstance(value, bytes):
+            raise BadBody("must be an entry's bytes (msgpack bin)", field=name)
+        if not 0 < len(value) <= MAX_EMBEDDED_ENTRY:
+            raise BadBody(f"must be 1 to {MAX_EMBEDDED_ENTRY} bytes", field=name)
+    elif f.type == "quarter":
+        _quarter(name, value)
+    elif f.type == "needs":
+        _needs(name, value)
+    elif f.type == "checks":
+        _checks(name, value)
+    elif f.type == "texts":
+        _texts(name, value)
     elif f.type == "sig":
         if not isinstance(value, str) or not _HEX128.fullmatch(value):
             raise BadBody("must be a signature: 128 lower-case hex characters", field=name)
@@ -576,12 +637,75 @@ SCHEMAS: dict[str, tuple[Field, ...]] = {
         Field("title", "text", max_len=200),
         Field("text", "long_text", max_len=16000),
     ),
+    # --- SPEC §14: checkpoints, audit, misconduct, solidarity alerts -----------------
+    # ``checkpoint`` is judged by the fold itself (§5: its root must be the Merkle root
+    # of the log before it); the others on the commons' timeline.
+    "checkpoint": (Field("size", "int"), Field("root", "digest")),
+    "checkpoint.cosign": (Field("checkpoint", "id"), Field("entry", "entry")),
+    "audit.circle": (
+        _FEDERATION,
+        Field("coop", "coop"),
+        Field("period", "quarter"),
+        Field("lottery", "id"),
+        _NOTE,
+    ),
+    "audit.report": (
+        Field("circle", "id"),
+        Field("checkpoint", "id"),
+        Field("checks", "checks"),
+        Field("findings", "texts", required=False),
+        Field("summary", "long_text", max_len=4000),
+    ),
+    "complaint": (
+        _FEDERATION,
+        Field("against", "coop"),
+        Field("text", "long_text", max_len=8000),
+    ),
+    "finding": (
+        _FEDERATION,
+        Field("about", "coop"),
+        Field("text", "long_text", max_len=8000),
+        Field("complaint", "id", required=False),
+        Field("circle", "id", required=False),
+    ),
+    "sanction": (
+        _FEDERATION,
+        Field("against", "coop"),
+        Field("finding", "id"),
+        Field("measure", "long_text", max_len=2000),
+        Field("expires", "int"),
+        _NOTE,
+    ),
+    "alert.raise": (
+        Field("federation", "id", required=False),
+        Field("what", "long_text", max_len=4000),
+        Field("needs", "needs"),
+        Field("drill", "bool"),
+        Field("where", "text", required=False, max_len=200),
+    ),
+    "alert.ack": (Field("alert", "id"),),
+    "alert.pledge": (
+        Field("alert", "id"),
+        Field("what", "long_text", max_len=2000),
+        Field("need", "enum", required=False, choices=ALERT_NEEDS),
+    ),
+    "alert.delivered": (
+        Field("alert", "id"),
+        Field("what", "long_text", max_len=2000),
+        Field("pledge", "id", required=False),
+    ),
 }
 
 # The kinds of SPEC §13, judged on the economy's timeline (KEY_KINDS in a pre-pass).
 KEY_KINDS = frozenset(("key.add", "key.revoke"))
 GOVERNANCE_KINDS = frozenset(k for k in SCHEMAS if k in KEY_KINDS or k.split(".")[0] in (
     "policy", "mandate", "role", "lottery", "proposal", "position", "decision", "minutes"))
+
+# The kinds of SPEC §14 judged on the commons' timeline (``checkpoint`` is the fold's).
+AUDIT_KINDS = frozenset(("checkpoint.cosign", "audit.circle", "audit.report",
+                         "complaint", "finding", "sanction"))
+ALERT_KINDS = frozenset(("alert.raise", "alert.ack", "alert.pledge", "alert.delivered"))
+CHECKPOINT_KIND = "checkpoint"
 
 KNOWN_KINDS = frozenset(SCHEMAS)
 
@@ -664,6 +788,23 @@ def _check_lottery(body: Mapping[str, object]) -> None:
                           "applies to a draw only", field="distinct_coops")
 
 
+def _check_cosign(body: Mapping[str, object]) -> None:
+    # The witness embeds the checkpoint it cosigns, signed by the log's author, so the
+    # cosign alone shows what the log told the witness (SPEC §14.3). _entry imports this
+    # module, hence the late import.
+    from ._entry import open_entry
+    from ._errors import ValidationError
+
+    try:
+        cp = open_entry(cast(bytes, body["entry"]))
+    except ValidationError as exc:
+        raise BadBody(f"is not a valid entry ({exc.reason_code})", field="entry") from exc
+    if cp.kind != CHECKPOINT_KIND:
+        raise BadBody("must be a checkpoint entry", field="entry")
+    if cp.id.hex() != body["checkpoint"]:
+        raise BadBody("is not the entry named by checkpoint", field="entry")
+
+
 def _check_proposal(body: Mapping[str, object]) -> None:
     if ("cascade" in body) != ("group" in body):
         raise BadBody("a cascade draft names both its cascade and its group",
@@ -678,6 +819,7 @@ _GOVERNANCE_CHECKS: dict[str, Callable[[Mapping[str, object]], None]] = {
     "role.assign": _check_window("from", "until"),
     "lottery.announce": _check_lottery,
     "proposal.create": _check_proposal,
+    "checkpoint.cosign": _check_cosign,
 }
 
 def default_rules_value() -> dict[str, Value]:

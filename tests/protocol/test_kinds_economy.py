@@ -28,7 +28,14 @@ from coopledger.protocol import (
     default_rules_value,
     validate_body,
 )
-from coopledger.protocol._kinds import GOVERNANCE_KINDS, SCHEMAS, UNIT_NAME_PATTERN, Field
+from coopledger.protocol._kinds import (
+    ALERT_KINDS,
+    AUDIT_KINDS,
+    GOVERNANCE_KINDS,
+    SCHEMAS,
+    UNIT_NAME_PATTERN,
+    Field,
+)
 
 KEY = SecretKey(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
 H1 = bytes([1]) * 32
@@ -39,7 +46,7 @@ COOP = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
 MAX_MS = 2**53 - 1
 raw, reject = (schemas := Schemas(REFS)).raw, schemas.reject
 ECONOMY_SCHEMA_KINDS = {k for k in KNOWN_KINDS  # the kinds of §12.2
-                        if "." in k and k not in GOVERNANCE_KINDS}
+                        if "." in k and k not in GOVERNANCE_KINDS | AUDIT_KINDS | ALERT_KINDS}
 
 
 def fed() -> dict[str, Any]:
@@ -148,7 +155,7 @@ def test_default_rules_are_the_spec_defaults() -> None:
 # --- id fields: hex, and listed in refs ---------------------------------------------------
 
 ID_FIELDS = [(k, f.name) for k, fields in SCHEMAS.items() for f in fields
-             if f.type == "id" and k not in GOVERNANCE_KINDS]
+             if f.type == "id" and k in ECONOMY_SCHEMA_KINDS]
 
 
 def test_id_fields_are_the_spec_ones() -> None:
