@@ -51,7 +51,18 @@ from coopledger.protocol import (
     decode_entry,
 )
 
-from . import _exchange, _federation, _keys, _lottery, _mandates, _proposals
+from . import (
+    _alerts,
+    _audit,
+    _auditrun,
+    _blocks,
+    _exchange,
+    _federation,
+    _keys,
+    _lottery,
+    _mandates,
+    _proposals,
+)
 from ._client import ApiFailure, running_node
 from ._common import (
     CoopError,
@@ -548,6 +559,10 @@ _keys.register(app)
 _mandates.register(app)
 _lottery.register(app)
 _proposals.register(app)
+_audit.register(app)
+_auditrun.register(app)  # after _audit: adds `run` to its group
+_alerts.register(app)
+_blocks.register(app)
 
 
 # -- entry point --------------------------------------------------------------------
