@@ -3,8 +3,9 @@
     CryptoError
      ├── BadSignature      a signature does not verify (the signer's or the sender's fault)
      ├── BadKey            bytes that are not a usable Ed25519 key
-     └── KeyFileError      a stored secret key that cannot be opened
-          └── WrongPassphrase
+     ├── KeyFileError      a stored secret key that cannot be opened
+     │    └── WrongPassphrase
+     └── MerkleError       bad arguments to a Merkle tree, or a damaged serialized frontier
 
 No exception type from the ``cryptography`` package crosses this package's boundary.
 """
@@ -30,3 +31,11 @@ class KeyFileError(CryptoError):
 
 class WrongPassphrase(KeyFileError):
     """The passphrase does not open the sealed secret key."""
+
+
+class MerkleError(CryptoError):
+    """A Merkle tree was asked for something it cannot give (an index or size out of
+    range, a leaf hash that is not 32 bytes), or serialized frontier bytes are damaged.
+
+    Proof *verification* never raises this: a bad proof makes it return False.
+    """
