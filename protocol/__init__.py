@@ -4,6 +4,13 @@ Canonical encoding (``encode``/``decode``), the entry envelope and its validatio
 entry kinds and their schemas, and the deterministic fold into a ``LedgerState``.
 """
 
+from ._alerts import ALERT_WINDOW_MS as ALERT_WINDOW_MS
+from ._alerts import Ack as Ack
+from ._alerts import Alert as Alert
+from ._alerts import Alerts as Alerts
+from ._alerts import Delivery as Delivery
+from ._alerts import Pledge as Pledge
+from ._alerts import acks_due as acks_due
 from ._bundle import BUNDLE_MAGIC as BUNDLE_MAGIC
 from ._bundle import RECORD_ENTRY as RECORD_ENTRY
 from ._bundle import BundleDamage as BundleDamage
@@ -55,8 +62,10 @@ from ._fold import EntrySource as EntrySource
 from ._fold import Folder as Folder
 from ._fold import MemorySource as MemorySource
 from ._fold import NeedsRebuild as NeedsRebuild
+from ._fold import checkpoint_holds as checkpoint_holds
 from ._fold import fold as fold
 from ._fold import fold_source as fold_source
+from ._kinds import CHECKPOINT_KIND as CHECKPOINT_KIND
 from ._kinds import ENERGY_FLOWS as ENERGY_FLOWS
 from ._kinds import ENERGY_SOURCES as ENERGY_SOURCES
 from ._kinds import GOODS_FLOWS as GOODS_FLOWS
@@ -73,6 +82,16 @@ from ._kinds import UNIT_KINDS as UNIT_KINDS
 from ._kinds import default_rules_value as default_rules_value
 from ._kinds import is_known_kind as is_known_kind
 from ._kinds import validate_body as validate_body
+from ._proofs import PROOF_FORMAT as PROOF_FORMAT
+from ._proofs import Checked as Checked
+from ._proofs import ProofError as ProofError
+from ._proofs import carried_entries as carried_entries
+from ._proofs import check_proof as check_proof
+from ._proofs import checkpoint_body as checkpoint_body
+from ._proofs import checkpoint_of as checkpoint_of
+from ._proofs import make_consistency as make_consistency
+from ._proofs import make_fork as make_fork
+from ._proofs import make_inclusion as make_inclusion
 from ._state import AuthorState as AuthorState
 from ._state import ForkProof as ForkProof
 from ._state import LedgerState as LedgerState
