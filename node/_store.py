@@ -1,6 +1,6 @@
 """The SQLite store: one file per home, WAL mode.
 
-Tables (schema version 2):
+Tables (schema version 3):
 
 * ``entries``   every accepted entry: its bytes plus indexed columns. Only entries that
                 passed shape and signature checks are ever inserted ("the store never
@@ -8,7 +8,7 @@ Tables (schema version 2):
 * ``refs``      (ref, author of the referring entry), to wake waiting authors.
 * ``forks``     (author, seq) positions holding two or more entries.
 * ``derived``   one row per author: the canonical encoding of its AuthorState without
-                its totals (``header_value()``).
+                its totals, with its Merkle tree's right edge (``stored_value()``).
 * ``derived_totals``  one row per (author, kind, key): a total, as a decimal string.
                 Both ``derived`` tables are a cache of the fold, updated in the same
                 transaction as the entries that change them (only the rows that
@@ -41,6 +41,7 @@ from typing import Any, cast
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
+    CHECKPOINT_KIND,
     COMMONS_KINDS,
     AuthorState,
     DecimalFormatError,
@@ -52,6 +53,8 @@ from coopledger.protocol import (
     Quantity,
     ValidationError,
     Value,
+    carried_entries,
+    checkpoint_body,
     create_entry,
     decode,
     decode_entry,
@@ -63,7 +66,7 @@ from ._errors import AppendError, StoreError
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Wait this long for another process's write transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 
@@ -124,7 +127,7 @@ def _write_derived(db: sqlite3.Connection, state: LedgerState,
     totals: list[tuple[bytes, str, bytes, str]] = []
     for a in authors:
         st = state.authors[a]
-        headers.append((a, encode(st.header_value())))
+        headers.append((a, encode(st.stored_value())))
         totals.extend((a, kind, encode(list(key)), str(amount))
                       for kind, key, amount in st.take_dirty())
     db.executemany("INSERT OR REPLACE INTO derived (author, state) VALUES (?, ?)", headers)
@@ -276,8 +279,8 @@ class Store:
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', 0)")
                     version = SCHEMA_VERSION
                 db.execute("COMMIT")
-            if version == 1:
-                cls._migrate_1_to_2(db)
+            if version in (1, 2):
+                cls._migrate(db, version)
                 version = SCHEMA_VERSION
             if version != SCHEMA_VERSION:
                 raise StoreError(
@@ -293,14 +296,16 @@ class Store:
             raise
 
     @staticmethod
-    def _migrate_1_to_2(db: sqlite3.Connection) -> None:
-        """Version 1 kept each author's totals inside its ``derived`` row. Version 2
-        keeps them row by row: fold the entries once and write the new tables, in one
-        transaction (a crash leaves the version 1 store as it was)."""
-        logger.info("upgrading the store from schema version 1 to 2 (one full fold)")
+    def _migrate(db: sqlite3.Connection, old: int) -> None:
+        """Version 1 kept each author's totals inside its ``derived`` row; version 2
+        keeps them row by row; version 3 adds each log's Merkle tree edge to its
+        ``derived`` row. Either way: fold the entries once and write the derived tables
+        anew, in one transaction (a crash leaves the old store as it was)."""
+        logger.info("upgrading the store from schema version %d to %d (one full fold)",
+                    old, SCHEMA_VERSION)
         db.execute("BEGIN IMMEDIATE")
         try:
-            if Store._schema_version(db) == 1:
+            if Store._schema_version(db) == old:
                 for stmt in _SCHEMA.strip().split(";"):
                     if stmt.strip():
                         db.execute(stmt)
@@ -429,6 +434,10 @@ class Store:
         cache: dict[bytes, Entry] = {}
         for e in entries:
             cache.setdefault(e.id, e)
+            # A witness's cosign carries the checkpoint it saw (SPEC §14.3): held too,
+            # so that a checkpoint of another history of that log shows as a fork here.
+            for c in carried_entries(e):
+                cache.setdefault(c.id, c)
         ids = list(cache)
         held = self.held_ids(ids)
         new = [cache[i] for i in ids if i not in held]
@@ -510,6 +519,11 @@ class Store:
                 if kind != "genesis":
                     raise AppendError("this log has no genesis entry yet")
                 seq, prev, prev_ts = 1, None, 0
+            if kind == CHECKPOINT_KIND:
+                if seq == 1:
+                    raise AppendError("a checkpoint needs a log: this one has no entry yet")
+                # The tree of the log before it, read under the same lock (SPEC §14.1).
+                body = checkpoint_body(self._state.authors[author].tree)
             refs = list(refs)
             for ref in refs:
                 # A ref to an entry that does not apply here would hold back our own

@@ -5,8 +5,9 @@ prefix from seq 1, and the entry at seq s applies only if:
 
 1. it is the only entry held at (author, s) and no seq below s is forked: the lowest
    seq holding two different entries is the fork, and the log is frozen just below it;
-2. it follows the entry at s-1 (``validate_chain``: prev hash, ts not earlier); if not,
-   the log is *broken* at s and stops there;
+2. it follows the entry at s-1 (``validate_chain``: prev hash, ts not earlier) and, if
+   it is a ``checkpoint``, its size is s-1 and its root the Merkle root of the log's
+   entries 1..s-1 (SPEC §14.1); if not, the log is *broken* at s and stops there;
 3. ``ts <= as_of`` when an as-of time is given;
 4. every entry it refs has applied (causal delivery), whoever its author is.
 
@@ -41,13 +42,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from coopledger import crypto
+
 from ._entry import Entry, validate_chain
 from ._errors import BrokenChain, LedgerError
+from ._kinds import CHECKPOINT_KIND
 from ._state import ForkProof, LedgerState
 
 
 class NeedsRebuild(LedgerError):
     """A new fork withdraws applied history: fold from scratch (not an error of input)."""
+
+
+def checkpoint_holds(entry: Entry, tree: crypto.Frontier) -> bool:
+    """Whether the checkpoint ``entry`` tells the truth about its log, whose tree over
+    the entries before it is ``tree``: size seq-1 and the root of that tree (§14.1)."""
+    return (entry.body.get("size") == entry.seq - 1 == tree.size
+            and entry.body.get("root") == tree.root().hex())
 
 
 class EntrySource(Protocol):
@@ -134,6 +145,9 @@ class Folder:
                 except BrokenChain as exc:
                     st.broken = (seq, exc.field or "chain")
                     break
+            if entry.kind == CHECKPOINT_KIND and not checkpoint_holds(entry, st.tree):
+                st.broken = (seq, "checkpoint")
+                break
             if not all(self._is_applied(r) for r in entry.refs):
                 break
             st.apply(entry)

@@ -66,9 +66,15 @@ class AuthorState:
     # Totals changed since the owner last saved them (``take_dirty``): a store writes
     # only these rows, so its cost per batch follows the change, not the state's size.
     dirty: set[tuple[str, TotalKey]] = field(default_factory=set, compare=False, repr=False)
+    # The log's Merkle tree (SPEC §14.1) over the applied prefix: its right edge, from
+    # which checkpoints are checked and made. Not part of the state value (it follows
+    # from the applied entries), but kept with the derived rows (``stored_value``).
+    tree: crypto.Frontier = field(default_factory=crypto.Frontier, compare=False,
+                                  repr=False)
 
     def apply(self, entry: Entry) -> None:
         """Apply ``entry``, the next entry of this log (the fold checked that it is)."""
+        self.tree.append(crypto.leaf_hash(entry.id))
         self.length = entry.seq
         self.head = entry.id
         self.head_ts = entry.ts
@@ -128,12 +134,27 @@ class AuthorState:
         """Restore one saved total (the counterpart of ``take_dirty``)."""
         self.totals.setdefault(kind, {})[key] = amount
 
+    def stored_value(self) -> dict[str, Value]:
+        """What a store keeps per author: ``header_value()`` and the tree's edge."""
+        value = self.header_value()
+        value["tree"] = self.tree.to_bytes()
+        return value
+
     @classmethod
     def from_value(cls, value: Mapping[str, Value]) -> AuthorState:
-        """Rebuild an AuthorState from ``to_value()`` output (a stored derived row)."""
+        """Rebuild an AuthorState from ``stored_value()`` or ``to_value()`` output (a
+        stored derived row). Without a ``tree`` the log's tree is unknown: KeyError,
+        unless the log is empty."""
         st = cls()
+        tree = value.get("tree")
+        if tree is not None:
+            st.tree = crypto.Frontier.from_bytes(cast(bytes, tree))
+        elif value["length"] != 0:
+            raise KeyError("tree")
         st.name = cast("str | None", value["name"])
         st.length = cast(int, value["length"])
+        if st.tree.size != st.length:
+            raise ValueError(f"tree of {st.tree.size} leaves for a log of {st.length}")
         st.head = cast("bytes | None", value["head"])
         st.head_ts = cast("int | None", value["head_ts"])
         fork = cast("dict[str, Value] | None", value["fork"])

@@ -346,9 +346,12 @@ def test_author_state_round_trips_through_its_value() -> None:
     fork = [after(entries[-1], body={"k": i}) for i in range(2)]
     s = st_of([*entries, *fork], A)
     value = s.to_value()
-    back = AuthorState.from_value(value)
+    back = AuthorState.from_value({**value, "tree": s.tree.to_bytes()})
     assert back.to_value() == value
     assert back.totals == s.totals
+    assert back.tree == s.tree and back.tree.size == s.length
+    with pytest.raises(KeyError):  # a stored log without its tree cannot be continued
+        AuthorState.from_value(value)
 
 
 def test_huge_totals_survive_a_round_trip() -> None:
@@ -359,7 +362,8 @@ def test_huge_totals_survive_a_round_trip() -> None:
     s = st_of(entries, A)
     (total,) = s.totals["material"].values()
     assert total == Quantity(3 * int("9" * 30), 0)
-    assert AuthorState.from_value(s.to_value()).totals == s.totals
+    assert AuthorState.from_value(s.stored_value() | {"totals": s.to_value()["totals"]}
+                                  ).totals == s.totals
 
 
 # --- Folder over a source, incrementally -----------------------------------------------------

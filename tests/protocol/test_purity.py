@@ -43,10 +43,11 @@ ALLOWED_IMPORTS = {
     "protocol": {"__future__", "collections.abc", "dataclasses", "datetime", "enum",
                  "fractions", "functools", "heapq",  # fractions: exact shares in the metrics
                  "itertools",
+                 "json",  # json: proof documents (§14.2) are JSON files people pass around
                  "re", "struct", "typing", "unicodedata", "zlib", "msgpack", "coopledger",
                  "coopledger.crypto"},
-    "crypto": {"__future__", "dataclasses", "hashlib", "os", "struct", "cryptography",
-               "nacl"},
+    "crypto": {"__future__", "collections.abc", "dataclasses", "hashlib", "os", "struct",
+               "cryptography", "nacl"},
 }
 
 
@@ -84,33 +85,35 @@ def _public(module: types.ModuleType) -> list[str]:
 
 
 PROTOCOL_SURFACE = [
-    "AuthorState", "BUNDLE_MAGIC", "BadBody", "BadEncoding", "BadEnvelope", "BadSignature",
-    "BrokenChain", "BundleDamage", "BundleEnd", "BundleError", "BundleParser", "BundleRecord",
-    "DamagedBundle", "DecimalFormatError", "ENERGY_FLOWS", "ENERGY_SOURCES", "ENTRY_VERSION",
-    "Entry", "EntrySource", "EntryTooLarge", "FloatNotAllowed", "Folder", "ForkProof",
-    "GENESIS_KIND", "GOODS_FLOWS", "KNOWN_KINDS", "LABOR_CATEGORIES", "LedgerError",
-    "LedgerState", "MATERIAL_DIRECTIONS", "MAX_ENTRY_SIZE", "MemorySource", "NeedsRebuild",
-    "NonCanonicalEncoding", "Quantity", "RECORD_ENTRY", "SIGNATURE_CONTEXT", "TrailingBytes",
-    "ValidationError", "Value", "WrongType", "bundle_header", "bundle_record",
-    "bundle_trailer", "create_entry", "decode", "decode_entry", "encode", "entry_id", "fold",
-    "fold_source", "is_known_kind", "open_entry", "signature_ok", "validate_chain",
-    "verify_signature",
-    # federations and the economy (SPEC §12), protocol/_kinds.py and _economy.py
-    "ECONOMY_KINDS", "Economy", "GRANT_OUTCOMES", "NEED_CATEGORIES", "NEED_WHERE",
-    "SURPLUS_WHAT", "UNIT_KINDS", "compute_economy", "default_rules_value", "validate_body",
-    # self-government (SPEC §13), protocol/_kinds.py and _governance.py
-    "COMMONS_KINDS", "GOVERNANCE_KINDS", "KEY_KINDS",
-    # sync (pull), protocol/_sync.py and _sync_messages.py
-    "Action", "Disconnect", "Done", "Head", "LocalHeads", "LocalProtocolError", "MAX_BATCH",
-    "MAX_BATCH_BYTES", "MAX_MESSAGE_SIZE", "PeerMemory", "ProtocolError", "ReadEntries",
-    "RemoteProtocolError", "SYNC_PROTOCOL_ID", "SendMessage", "StoreEntries", "SyncSession",
-    "SyncState", "SyncStatistics", "WINDOW",
+    "ALERT_WINDOW_MS", "Ack", "Action", "Alert", "Alerts", "AuthorState", "BUNDLE_MAGIC",
+    "BadBody", "BadEncoding", "BadEnvelope", "BadSignature", "BrokenChain", "BundleDamage",
+    "BundleEnd", "BundleError", "BundleParser", "BundleRecord", "CHECKPOINT_KIND",
+    "COMMONS_KINDS", "Checked", "DamagedBundle", "DecimalFormatError", "Delivery",
+    "Disconnect", "Done", "ECONOMY_KINDS", "ENERGY_FLOWS", "ENERGY_SOURCES",
+    "ENTRY_VERSION", "Economy", "Entry", "EntrySource", "EntryTooLarge", "FloatNotAllowed",
+    "Folder", "ForkProof", "GENESIS_KIND", "GOODS_FLOWS", "GOVERNANCE_KINDS",
+    "GRANT_OUTCOMES", "Head", "KEY_KINDS", "KNOWN_KINDS", "LABOR_CATEGORIES", "LedgerError",
+    "LedgerState", "LocalHeads", "LocalProtocolError", "MATERIAL_DIRECTIONS", "MAX_BATCH",
+    "MAX_BATCH_BYTES", "MAX_ENTRY_SIZE", "MAX_MESSAGE_SIZE", "MemorySource",
+    "NEED_CATEGORIES", "NEED_WHERE", "NeedsRebuild", "NonCanonicalEncoding", "PROOF_FORMAT",
+    "PeerMemory", "Pledge", "ProofError", "ProtocolError", "Quantity", "RECORD_ENTRY",
+    "ReadEntries", "RemoteProtocolError", "SIGNATURE_CONTEXT", "SURPLUS_WHAT",
+    "SYNC_PROTOCOL_ID", "SendMessage", "StoreEntries", "SyncSession", "SyncState",
+    "SyncStatistics", "TrailingBytes", "UNIT_KINDS", "ValidationError", "Value", "WINDOW",
+    "WrongType", "acks_due", "bundle_header", "bundle_record", "bundle_trailer",
+    "carried_entries", "check_proof", "checkpoint_body", "checkpoint_holds",
+    "checkpoint_of", "compute_economy", "create_entry", "decode", "decode_entry",
+    "default_rules_value", "encode", "entry_id", "fold", "fold_source", "is_known_kind",
+    "make_consistency", "make_fork", "make_inclusion", "open_entry", "signature_ok",
+    "validate_body", "validate_chain", "verify_signature",
 ]
 
 CRYPTO_SURFACE = [
-    "HASH_SIZE", "PUBLIC_KEY_SIZE", "SIGNATURE_SIZE", "BadKey", "BadSignature",
-    "CryptoError", "KeyFileError", "PublicKey", "SecretKey", "WrongPassphrase", "is_sealed",
-    "open_secret", "plain_secret", "seal_secret", "sha256", "verify",
+    "BadKey", "BadSignature", "CryptoError", "EMPTY_ROOT", "Frontier", "HASH_SIZE",
+    "KeyFileError", "MerkleError", "PUBLIC_KEY_SIZE", "PublicKey", "SIGNATURE_SIZE",
+    "SecretKey", "Tree", "WrongPassphrase", "consistency_proof", "inclusion_proof",
+    "is_sealed", "leaf_hash", "node_hash", "open_secret", "plain_secret", "root",
+    "seal_secret", "sha256", "verify", "verify_consistency", "verify_inclusion",
 ]
 
 
