@@ -43,6 +43,7 @@ from coopledger.crypto import SecretKey
 from coopledger.protocol import (
     CHECKPOINT_KIND,
     COMMONS_KINDS,
+    COSIGN_KIND,
     AuthorState,
     DecimalFormatError,
     Entry,
@@ -524,6 +525,8 @@ class Store:
                     raise AppendError("a checkpoint needs a log: this one has no entry yet")
                 # The tree of the log before it, read under the same lock (SPEC §14.1).
                 body = checkpoint_body(self._state.authors[author].tree)
+            elif kind == COSIGN_KIND:
+                body, refs = self._cosign_body(body, refs)
             refs = list(refs)
             for ref in refs:
                 # A ref to an entry that does not apply here would hold back our own
@@ -538,6 +541,22 @@ class Store:
                                  body=body, refs=refs)
             self._add_locked([entry])
         return entry
+
+    def _cosign_body(self, body: dict[str, Value], refs: Iterable[bytes]
+                     ) -> tuple[dict[str, Value], list[bytes]]:
+        """A witness names the checkpoint; the store embeds it whole (SPEC §14.3). The
+        checkpoint must apply here, so what is cosigned is what this node holds."""
+        text = body.get("checkpoint")
+        if not isinstance(text, str) or len(text) != 64:
+            raise AppendError("a cosign names its checkpoint: 64 hex characters")
+        try:
+            cp_id = bytes.fromhex(text)
+        except ValueError as exc:
+            raise AppendError("a cosign names its checkpoint: 64 hex characters") from exc
+        cp = self.get(cp_id)
+        if cp is None or cp.kind != CHECKPOINT_KIND:
+            raise AppendError(f"entry {text[:8]}… is not a checkpoint held here")
+        return {"checkpoint": text, "entry": cp.raw}, sorted({*refs, cp_id})
 
     def rebuild(self) -> LedgerState:
         """Drop the derived cache and fold every held entry again (``coop rebuild``)."""
@@ -613,6 +632,17 @@ class Store:
         return [r[0] for r in self._db.execute(
             "SELECT raw FROM entries WHERE author = ? AND seq > ? AND seq <= ? "
             "ORDER BY seq, id", (author, after_seq, up_to_seq))]
+
+    def log_ids(self, author: bytes, up_to_seq: int) -> list[bytes]:
+        """Ids of ``author``'s entries at seqs 1..up_to_seq, in seq order: the leaves of
+        its Merkle tree (SPEC §14.1). Only for an applied prefix (one entry per seq)."""
+        ids = [r[0] for r in self._db.execute(
+            "SELECT id FROM entries WHERE author = ? AND seq <= ? ORDER BY seq",
+            (author, up_to_seq))]
+        if len(ids) != up_to_seq:
+            raise StoreError(f"log {author[:4].hex()}… holds {len(ids)} entries at seqs "
+                             f"1..{up_to_seq}: not one per seq")
+        return ids
 
     def held_counts(self) -> dict[bytes, int]:
         """How many entries the store holds per author (applied or not)."""

@@ -66,6 +66,7 @@ from ._fold import checkpoint_holds as checkpoint_holds
 from ._fold import fold as fold
 from ._fold import fold_source as fold_source
 from ._kinds import CHECKPOINT_KIND as CHECKPOINT_KIND
+from ._kinds import COSIGN_KIND as COSIGN_KIND
 from ._kinds import ENERGY_FLOWS as ENERGY_FLOWS
 from ._kinds import ENERGY_SOURCES as ENERGY_SOURCES
 from ._kinds import GOODS_FLOWS as GOODS_FLOWS

@@ -706,6 +706,7 @@ AUDIT_KINDS = frozenset(("checkpoint.cosign", "audit.circle", "audit.report",
                          "complaint", "finding", "sanction"))
 ALERT_KINDS = frozenset(("alert.raise", "alert.ack", "alert.pledge", "alert.delivered"))
 CHECKPOINT_KIND = "checkpoint"
+COSIGN_KIND = "checkpoint.cosign"
 
 KNOWN_KINDS = frozenset(SCHEMAS)
 

@@ -87,7 +87,7 @@ def _public(module: types.ModuleType) -> list[str]:
 PROTOCOL_SURFACE = [
     "ALERT_WINDOW_MS", "Ack", "Action", "Alert", "Alerts", "AuthorState", "BUNDLE_MAGIC",
     "BadBody", "BadEncoding", "BadEnvelope", "BadSignature", "BrokenChain", "BundleDamage",
-    "BundleEnd", "BundleError", "BundleParser", "BundleRecord", "CHECKPOINT_KIND",
+    "BundleEnd", "BundleError", "BundleParser", "BundleRecord", "CHECKPOINT_KIND", "COSIGN_KIND",
     "COMMONS_KINDS", "Checked", "DamagedBundle", "DecimalFormatError", "Delivery",
     "Disconnect", "Done", "ECONOMY_KINDS", "ENERGY_FLOWS", "ENERGY_SOURCES",
     "ENTRY_VERSION", "Economy", "Entry", "EntrySource", "EntryTooLarge", "FloatNotAllowed",
