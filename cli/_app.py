@@ -61,6 +61,7 @@ from . import (
     _keys,
     _lottery,
     _mandates,
+    _proofs,
     _proposals,
 )
 from ._client import ApiFailure, running_node
@@ -563,6 +564,7 @@ _audit.register(app)
 _auditrun.register(app)  # after _audit: adds `run` to its group
 _alerts.register(app)
 _blocks.register(app)
+_proofs.register(app)
 
 
 # -- entry point --------------------------------------------------------------------

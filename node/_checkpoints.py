@@ -2,7 +2,7 @@
 
 * ``checkpoints(store, coop)``   the applied checkpoints of a co-op's logs (every key
                                  of it), newest first, with the witnesses that cosigned
-* ``prove_entry(store, id)``     an inclusion proof of an entry in the newest checkpoint
+* ``proveentry_by_id(store, id)``     an inclusion proof of an entry in the newest checkpoint
                                  of its log that covers it (or a named one)
 * ``prove_consistency(store, old, new)``   a consistency proof between two checkpoints
 * ``prove_fork(store, coop)``    the fork proof of a log (misconduct), if any
@@ -28,18 +28,25 @@ from coopledger.protocol import (
     make_inclusion,
 )
 
-from ._econview import LookupFailed, economy, resolve_coop
+from ._econview import MIN_PREFIX, LookupFailed, economy, resolve_coop
 from ._govview import GovView
 
 if TYPE_CHECKING:
     from ._store import Store
 
 
-def _entry(store: Store, text: str, field: str, *, kind: str | None = None) -> Entry:
+def entry_by_id(store: Store, text: str, field: str, *, kind: str | None = None) -> Entry:
+    """A held entry by its id or an id prefix of at least MIN_PREFIX hex characters."""
     low = text.strip().lower()
-    if len(low) != 64 or not all(c in "0123456789abcdef" for c in low):
-        raise LookupFailed(field, "an entry id: 64 hex characters", status=400)
-    e = store.get(bytes.fromhex(low))
+    if (not MIN_PREFIX <= len(low) <= 64 or len(low) % 2
+            or not all(c in "0123456789abcdef" for c in low)):
+        raise LookupFailed(field, f"an entry id: {MIN_PREFIX} to 64 hex characters (an "
+                           "even number)", status=400)
+    hits = store.ids_with_prefix(bytes.fromhex(low))
+    if len(hits) > 1:
+        raise LookupFailed(field, f"id prefix {low} matches several entries; give more "
+                           "characters", status=400)
+    e = store.get(hits[0]) if hits else None
     if e is None:
         raise LookupFailed(field, f"entry {low[:8]}… is not held here")
     if kind is not None and e.kind != kind:
@@ -78,7 +85,7 @@ def checkpoints(store: Store, params: Mapping[str, str], me: bytes | None) -> di
         coop = eco.gov.ids.identity_of(me)
     else:
         raise LookupFailed("coop", "required offline without a home", status=400)
-    keys = set(eco.gov.ids.keys_of(coop)) | {coop}
+    keys = {r.key for r in eco.gov.ids.keys_of(coop)} | {coop}
     authors = store.state().authors
     rows = []
     for e in store.entries(kind=CHECKPOINT_KIND):
@@ -102,12 +109,12 @@ def checkpoints(store: Store, params: Mapping[str, str], me: bytes | None) -> di
 def prove_entry(store: Store, params: Mapping[str, str], me: bytes | None
                 ) -> dict[str, Any]:
     """GET /v1/proofs/entry/{entry}?checkpoint=: an inclusion proof document."""
-    e = _entry(store, params["entry"], "entry")
+    e = entry_by_id(store, params["entry"], "entry")
     if not _applies(store, e):
         raise LookupFailed("entry", "the entry does not apply here (waiting, forked or "
                            "broken log): nothing to prove", status=409)
     if params.get("checkpoint"):
-        cp = _entry(store, params["checkpoint"], "checkpoint", kind=CHECKPOINT_KIND)
+        cp = entry_by_id(store, params["checkpoint"], "checkpoint", kind=CHECKPOINT_KIND)
         if cp.author != e.author or not e.seq < cp.seq or not _applies(store, cp):
             raise LookupFailed("checkpoint", "that checkpoint does not cover the entry "
                                "(another log, an earlier seq, or it does not apply here)",
@@ -129,8 +136,8 @@ def prove_entry(store: Store, params: Mapping[str, str], me: bytes | None
 def prove_consistency(store: Store, params: Mapping[str, str], me: bytes | None
                       ) -> dict[str, Any]:
     """GET /v1/proofs/consistency?old=&new=: a consistency proof document."""
-    old = _entry(store, params["old"], "old", kind=CHECKPOINT_KIND)
-    new = _entry(store, params["new"], "new", kind=CHECKPOINT_KIND)
+    old = entry_by_id(store, params["old"], "old", kind=CHECKPOINT_KIND)
+    new = entry_by_id(store, params["new"], "new", kind=CHECKPOINT_KIND)
     if old.author != new.author:
         raise LookupFailed("new", "the two checkpoints are of different logs", status=400)
     if old.seq > new.seq:
@@ -149,7 +156,7 @@ def prove_fork(store: Store, params: Mapping[str, str], me: bytes | None
     """GET /v1/proofs/fork/{coop}: the fork proof of a log (two entries at one seq)."""
     author = resolve_coop(store, params["coop"], field="coop")
     eco = economy(store)
-    keys = sorted(set(eco.gov.ids.keys_of(eco.gov.ids.identity_of(author))) | {author})
+    keys = sorted({r.key for r in eco.gov.ids.keys_of(eco.gov.ids.identity_of(author))} | {author})
     for key in keys:
         st = store.state().authors.get(key)
         if st is not None and st.fork is not None:

@@ -119,6 +119,8 @@ class AddResult:
     held: list[bytes]
     applied: int
     rebuilt: bool
+    # New entries not stored because their author is refused (``refused_authors``).
+    refused: int = 0
 
 
 def _write_derived(db: sqlite3.Connection, state: LedgerState,
@@ -237,6 +239,10 @@ class Store:
         self._generation = -1
         # True while the derived table could not be read and state() is a fresh fold.
         self.derived_damaged = False
+        # Authors whose new entries this store refuses (node/_blocks.py: the operator
+        # blocked them); ``on_refused`` hears of each refused entry (any thread).
+        self.refused_authors: frozenset[bytes] = frozenset()
+        self.on_refused: Callable[[list[Entry]], None] | None = None
         self._load_state()
 
     # -- opening ------------------------------------------------------------------
@@ -442,8 +448,11 @@ class Store:
         ids = list(cache)
         held = self.held_ids(ids)
         new = [cache[i] for i in ids if i not in held]
+        refused = 0
+        if self.refused_authors:
+            new, refused = self._without_refused(new)
         if not new:
-            return AddResult([], list(held), 0, False)
+            return AddResult([], list(held), 0, False, refused)
         # Which positions will hold two or more entries? Look up the positions held
         # before this batch with one range query per author, not one per entry.
         by_pos: dict[tuple[bytes, int], list[Entry]] = {}
@@ -487,7 +496,13 @@ class Store:
             applied, changed, rebuilt = [], set(), True
         self._write_derived(sorted(changed))
         self._bump_generation()
-        return AddResult([e.id for e in new], list(held), len(applied), rebuilt)
+        return AddResult([e.id for e in new], list(held), len(applied), rebuilt, refused)
+
+    def _without_refused(self, new: list[Entry]) -> tuple[list[Entry], int]:
+        refused = [e for e in new if e.author in self.refused_authors]
+        if refused and self.on_refused is not None:
+            self.on_refused(refused)
+        return [e for e in new if e.author not in self.refused_authors], len(refused)
 
     def append(self, key: SecretKey, *, kind: str, body: dict[str, Value], ts: int,
                refs: Iterable[bytes] = ()) -> Entry:
@@ -655,6 +670,13 @@ class Store:
     def get(self, entry_id: bytes) -> Entry | None:
         row = self._db.execute("SELECT raw FROM entries WHERE id = ?", (entry_id,)).fetchone()
         return None if row is None else decode_entry(row[0])
+
+    def ids_with_prefix(self, prefix: bytes, limit: int = 2) -> list[bytes]:
+        """Up to ``limit`` held ids starting with ``prefix`` (a range scan of the index)."""
+        low = prefix + bytes(32 - len(prefix))
+        rows = self._db.execute("SELECT id FROM entries WHERE id >= ? ORDER BY id LIMIT ?",
+                                (low, limit)).fetchall()
+        return [r[0] for r in rows if r[0].startswith(prefix)]
 
     def held_ids(self, entry_ids: Sequence[bytes]) -> set[bytes]:
         """Those of ``entry_ids`` that the store holds."""
