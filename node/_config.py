@@ -28,6 +28,7 @@ DEFAULT_NETWORK = "default"
 DEFAULT_LISTEN = ("/ip4/0.0.0.0/tcp/4140",)
 DEFAULT_API = "127.0.0.1:4141"
 DEFAULT_SYNC_INTERVAL = 30.0
+DEFAULT_CHECKPOINT_INTERVAL = 3600.0  # a checkpoint an hour, when the log grew
 MAX_NETWORK_NAME = 64
 
 
@@ -43,6 +44,8 @@ class NodeConfig:
     # peers whose id is the key of a co-op in the scope, besides ``allow``.
     allow_members: bool = False
     sync_interval: float = DEFAULT_SYNC_INTERVAL
+    # Seconds between automatic checkpoints of our log (SPEC §14.1); 0: only on demand.
+    checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL
 
     def with_overrides(self, **changes: Any) -> NodeConfig:
         """A copy with the given settings replaced; None means "keep the file's"."""
@@ -63,6 +66,9 @@ class NodeConfig:
         parse_api_address(self.api)
         if not 0.1 <= self.sync_interval <= 86400:
             raise HomeError("sync_interval must be between 0.1 and 86400 seconds")
+        if self.checkpoint_interval != 0 and not 1 <= self.checkpoint_interval <= 604800:
+            raise HomeError("checkpoint_interval must be 0 (off) or between 1 and 604800 "
+                            "seconds (a week)")
 
 
 def parse_api_address(text: str) -> tuple[str, int]:
@@ -83,7 +89,7 @@ def parse_api_address(text: str) -> tuple[str, int]:
 _TYPES: dict[str, tuple[type, ...]] = {
     "network": (str,), "listen": (list,), "bootstrap": (list,), "api": (str,),
     "mdns": (bool,), "allow": (list,), "allow_members": (bool,),
-    "sync_interval": (int, float),
+    "sync_interval": (int, float), "checkpoint_interval": (int, float),
 }
 
 
