@@ -118,6 +118,7 @@ VIEW_MODULES = (
     "_govview_lottery",
     "_govview_proposals",
     "_checkpoints",
+    "_govview_audit",
 )
 
 
