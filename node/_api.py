@@ -24,6 +24,7 @@ How errors from below are rendered (``_map_error``):
                            client's fault, nothing was stored
     BundleError       422  invalid:bundle (not a bundle at all)
     AppendError       409  blocked:append (bad refs, or our own log is forked)
+    BadBlock          400  invalid:request (a malformed peer id or key, or this node)
     StoreError        500  error:store (the node's disk or database)
     anything else     500  error:internal, logged with its traceback (our bug)
 
@@ -56,6 +57,7 @@ from coopledger.protocol import BundleError, Entry, ValidationError
 
 from . import _econview as econview
 from . import _govview as govview
+from ._blocks import BadBlock, Blocks, parse_kind, parse_peer_id, parse_reason
 from ._bundles import ImportReport
 from ._errors import AppendError, NodeError, StoreError
 from ._jsonview import jsonable
@@ -114,6 +116,8 @@ def _map_error(exc: Exception) -> ApiError | None:
         return ApiError(422, exc.reason, exc.message, exc.field)
     if isinstance(exc, BundleError):
         return ApiError(422, "invalid:bundle", str(exc))
+    if isinstance(exc, BadBlock):
+        return ApiError(400, "invalid:request", exc.message, exc.field)
     if isinstance(exc, AppendError):
         return ApiError(409, "blocked:append", str(exc))
     if isinstance(exc, NodeStopping):
@@ -233,7 +237,8 @@ def report_json(r: ImportReport) -> dict[str, Any]:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None) -> Starlette:
+def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None,
+             blocks: Blocks | None = None) -> Starlette:
     """The API as an ASGI app. ``token`` is the bearer token every request but
     /v1/health and /openapi.json must carry; bundle uploads are spooled to temporary
     files in ``spool_dir`` (the daemon passes its home; default: the system temp dir)."""
@@ -315,6 +320,53 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
         return JSONResponse({"state_hash": state_hash,
                              "entries_held": service.status().get("entries_held")})
 
+    async def block_id(kind: str, text: str) -> tuple[str, str]:
+        """(kind, canonical id); an author may be named as the CLI names co-ops."""
+        k = parse_kind(kind)
+        if k == "peer":
+            return k, parse_peer_id(text)
+        key = await service.query(lambda store: econview.resolve_coop(store, text,
+                                                                      field="id"))
+        return k, key.hex()
+
+    async def blocks_endpoint(request: Request) -> Response:
+        """GET the block list, POST a block, DELETE one (?kind=&id=)."""
+        if blocks is None:
+            raise ApiError(503, "error:unavailable", "this node keeps no block list")
+        if request.method == "GET":
+            return JSONResponse(blocks.view())
+        if request.method == "POST":
+            data = await _read_json(request)
+            if not isinstance(data, dict) or set(data) - {"kind", "id", "reason"}:
+                raise ApiError(400, "invalid:request", "expected an object with kind, id "
+                               "and an optional reason")
+            fields = {f: data.get(f) for f in ("kind", "id")}
+            reason = data.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise ApiError(400, "invalid:request", "reason: a string", "reason")
+        else:
+            reason = None
+            fields = dict(request.query_params)
+            if set(fields) != {"kind", "id"} or len(request.query_params.multi_items()) != 2:
+                raise ApiError(400, "invalid:request", "expected ?kind=peer|author&id=…")
+        for f in ("kind", "id"):
+            if not isinstance(fields[f], str):
+                raise ApiError(400, "invalid:request", f"{f}: required, a string", f)
+        kind, id = await block_id(str(fields["kind"]), str(fields["id"]))
+        try:
+            if request.method == "POST":
+                block, created = await blocks.block(parse_kind(kind), id,
+                                                    parse_reason(reason))
+                return JSONResponse({"block": block.to_json(), "created": created},
+                                    status_code=201 if created else 200)
+            removed = await blocks.unblock(parse_kind(kind), id)
+        except OSError as exc:
+            raise ApiError(500, "error:store", "cannot write the block list: "
+                           f"{exc.strerror or exc}") from exc
+        if removed is None:
+            raise ApiError(404, "invalid:unknown", f"{kind} {id[:16]}… is not blocked", "id")
+        return JSONResponse({"block": removed.to_json()})
+
     def economy_view(view: str) -> Handler:
         """GET handler of one economy view (node/_econview.py), run in the store's
         thread; the point of view is this node's co-op unless ?coop= says otherwise."""
@@ -364,6 +416,7 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
         Route("/v1/entries/{entry_id}", guarded(get_entry), methods=["GET"]),
         Route("/v1/bundles", guarded(post_bundle), methods=["POST"]),
         Route("/v1/rebuild", guarded(rebuild), methods=["POST"]),
+        Route("/v1/blocks", guarded(blocks_endpoint), methods=["GET", "POST", "DELETE"]),
         Route("/v1/federations", guarded(economy_view("federations")), methods=["GET"]),
         Route("/v1/federations/{federation}", guarded(economy_view("federation")),
               methods=["GET"]),
@@ -383,7 +436,7 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None)
 
 
 async def serve_api(service: NodeService, host: str, port: int, token: str, *,
-                    spool_dir: Path | None = None,
+                    spool_dir: Path | None = None, blocks: Blocks | None = None,
                     task_status: TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
                     ) -> None:
     """Serve the API on ``host:port`` with hypercorn's trio worker until cancelled.
@@ -401,7 +454,7 @@ async def serve_api(service: NodeService, host: str, port: int, token: str, *,
     config.accesslog = None
     config.include_server_header = False
     config.graceful_timeout = 2.0  # seconds in-flight requests get once we stop
-    app = make_app(service, token, spool_dir=spool_dir)
+    app = make_app(service, token, spool_dir=spool_dir, blocks=blocks)
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(partial(serve, app, config))  # type: ignore[arg-type]
         # hypercorn has logged "Running on http://HOST:PORT"; no second line here.
@@ -471,6 +524,46 @@ def _gov_view(v: govview.GovView) -> dict[str, Any]:
         "200": _json({"type": "object"}, "The view (docs/api.md shows its fields)"),
         **_VIEW_ERRORS}}}
 
+
+_BLOCK = {"type": "object", "properties": {
+    "kind": {"enum": ["peer", "author"]},
+    "id": {"type": "string", "description": "a peer id, or a key (64 hex)"},
+    "reason": {"type": "string"}, "since_ms": {"type": "integer"}}}
+_BLOCK_ERRORS = {
+    **_ERRORS,
+    "400": _json(_ref("Error"), "A malformed peer id or key, this node itself, or a bad "
+                 "field (reason invalid:request; field names it)"),
+    "404": _json(_ref("Error"), "The co-op named is unknown here, or (DELETE) it is not "
+                 "blocked (reason invalid:unknown)"),
+}
+_BLOCK_QUERY = [{"name": n, "in": "query", "required": True, "description": d,
+                 "schema": {"type": "string"}} for n, d in (
+    ("kind", "peer or author"),
+    ("id", "a peer id; for an author a key, a key prefix or a co-op's name"))]
+_BLOCKS_PATHS: dict[str, Any] = {
+    "get": {"summary": "The peers and authors this node blocks, and what it dropped",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "peers": {"type": "array", "items": _BLOCK},
+                "authors": {"type": "array", "items": _BLOCK},
+                "dropped": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "withheld": {"type": "integer"}}}, "The block list (docs/operators.md)"),
+                **_ERRORS}},
+    "post": {"summary": "Block a peer or an author, at once (persisted in blocks.json)",
+             "requestBody": {"required": True, "content": {JSON_API: {"schema": {
+                 "type": "object", "required": ["kind", "id"], "additionalProperties": False,
+                 "properties": {"kind": {"enum": ["peer", "author"]},
+                                "id": {"type": "string"},
+                                "reason": {"type": "string", "maxLength": 200}}}}}},
+             "responses": {
+                 "201": _json({"type": "object", "properties": {"block": _BLOCK}},
+                              "Blocked now"),
+                 "200": _json({"type": "object", "properties": {"block": _BLOCK}},
+                              "It was blocked already (the reason is updated)"),
+                 **_BLOCK_ERRORS}},
+    "delete": {"summary": "Lift a block, at once", "parameters": _BLOCK_QUERY,
+               "responses": {"200": _json({"type": "object", "properties": {
+                   "block": _BLOCK}}, "The block lifted"), **_BLOCK_ERRORS}},
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -577,6 +670,7 @@ OPENAPI: dict[str, Any] = {
             "responses": {"200": _json({"type": "object", "properties": {
                 "state_hash": {"type": "string"}, "entries_held": {"type": "integer"}}},
                 "The new state_hash"), **_ERRORS}}},
+        "/v1/blocks": _BLOCKS_PATHS,
         "/v1/federations": _view(
             "federations", "The federations a co-op is a member of or invited to"),
         "/v1/federations/{federation}": _view(

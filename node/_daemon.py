@@ -20,7 +20,10 @@ What happens when:
   scope (and ``allow``) may connect;
 - a peer breaks the sync protocol or sends entries that fail validation: the session
   ends, the peer is disconnected and banned for a while, and a WARNING names the
-  reason code.
+  reason code;
+- the operator blocks a peer or an author (API, ``node/_blocks.py``): in force at once
+  in the connection gate, the gossip validator, open and new sync sessions, the
+  ``want`` and the store; unblocking an author starts a sync with every connected peer.
 
 At most one inbound and one outbound session per peer, and MAX_SESSIONS in all; a peer
 that opens more sync streams has them closed at once (``blocked:too-many-streams``).
@@ -64,6 +67,7 @@ from coopledger.protocol._sync import entry_author
 from coopledger.protocol._sync_messages import MAX_WANT
 
 from ._astore import AsyncStore
+from ._blocks import BLOCKS_FILE, Block, BlockList, Blocks
 from ._bundles import ImportReport
 from ._clock import now_ms
 from ._config import NodeConfig, parse_api_address
@@ -183,6 +187,10 @@ class MemoryFiles:
 class Node:
     """A running node. Implements ``_service.NodeService`` for the API."""
 
+    # Replaced in __init__ by the home's list; a Node made without it (a test of one
+    # method) blocks nothing.
+    blocks = Blocks(Path(os.devnull), BlockList())
+
     def __init__(self, home: Home, config: NodeConfig, key: SecretKey, *,
                  store: AsyncStore) -> None:
         from ._p2p import P2P  # imports libp2p (~1 s): only when a node really starts
@@ -212,6 +220,19 @@ class Node:
             allow=config.allow, topic=config.network, peers_file=home.path / "peers.json",
             validate_gossip=self.validate_gossip, on_gossip=self._on_gossip,
             on_connected=self._on_connected, on_sync_stream=self._on_sync_stream)
+        # The operator's blocks, in force before the host starts (HOME/blocks.json).
+        self.blocks = Blocks.load(home.path, own_peer=self.p2p.peer_id,
+                                  own_identity=home.identity, own_key=home.author)
+        self.blocks.subscribe(self._blocks_changed)
+        self._blocks_changed()
+
+    def _blocks_changed(self, block: Block | None = None, added: bool = True) -> None:
+        self.p2p.set_blocked(self.blocks.peers)
+        self.store.store.refused_authors = self.blocks.keys
+        self.store.store.on_refused = self.blocks.note_refused
+        if block is not None and block.kind == "author" and not added:
+            for peer in self.p2p.connected_peers():  # fetch what was dropped meanwhile
+                self.request_sync(peer)
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -250,11 +271,13 @@ class Node:
         def compute() -> tuple[object, Replication | None]:
             state = self.store.store.state()
             key = state.economy()  # cached: a new object only after an economic entry
+            self.blocks.expand(key.gov.ids)  # a blocked co-op's keys (none new: same ids)
             if key is self._replication_of and not force:
                 return key, None
             return key, replication_of(state, me)
 
         key, new = await self.store.call(compute)
+        self.store.store.refused_authors = self.blocks.keys
         if new is not None:
             self._replication_of = key
             if new != self.replication:
@@ -283,6 +306,8 @@ class Node:
         too large for one hello (then the session exchanges everything the peer
         wants; gossip outside the scope is still dropped)."""
         authors = self.replication.authors
+        if authors is not None and self.blocks.keys:
+            authors = authors - self.blocks.keys  # blocked: not asked for, not served
         if authors is not None and len(authors) > MAX_WANT:
             log.warning("replication scope of %d authors is over %d: sync asks for "
                         "every log", len(authors), MAX_WANT)
@@ -300,6 +325,8 @@ class Node:
         if len(data) > MAX_ENTRY_SIZE:
             log.debug("gossip refused: invalid:too-large (%d bytes)", len(data))
             return False
+        if self.blocks.gossip_refused(data):
+            return False  # a blocked author: neither kept nor relayed
         try:
             verify_signature(decode_entry(data))
         except ValidationError as exc:
@@ -308,6 +335,8 @@ class Node:
         return True
 
     async def _on_gossip(self, data: bytes, peer: str) -> None:
+        if self.blocks.gossip_refused(data, peer):
+            return  # validated before the block
         scope = self.replication.authors
         if scope is not None and entry_author(data) not in scope:
             # Another federation's co-op, or news from before we left: not ours to
@@ -437,7 +466,8 @@ class Node:
         local = LocalHeads(self.config.network, await self.store.sync_heads())
         memory = await trio.to_thread.run_sync(self._memories.load, peer)
         driver = SessionDriver(stream, self.store, peer=peer, local=local, memory=memory,
-                               initiator=direction == "out", want=self.want())
+                               initiator=direction == "out", want=self.want(),
+                               blocks=self.blocks)
         ps.active[direction] = driver
         ps.sessions += 1
         started = trio.current_time()
@@ -627,7 +657,8 @@ async def serve(home: Home, config: NodeConfig, key: SecretKey,
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(node.run)
-                bound = await nursery.start(partial(serve_api, spool_dir=home.path),
+                bound = await nursery.start(partial(serve_api, spool_dir=home.path,
+                                                    blocks=node.blocks),
                                             node, api_host, api_port, token)
                 node.api_address = f"{bound[0]}:{bound[1]}"
                 write_runfile(home.path, api=node.api_address, peer_id=node.p2p.peer_id)
@@ -642,6 +673,7 @@ def run_node(home: Home, config: NodeConfig, key: SecretKey) -> None:
     """`coop node start`: run in the foreground until SIGINT or SIGTERM."""
     from ._logging import restore_libp2p_logging
 
+    BlockList.load(home.path / BLOCKS_FILE)  # a damaged block list: one clear error, now
     restore_libp2p_logging()
 
     async def main() -> None:

@@ -10,7 +10,9 @@ libp2p stream, so they can be tested over trio memory streams.
 Gossip topics and the connection gate follow membership at run time:
 ``set_topics`` subscribes and unsubscribes (each topic with the entry validator) and
 ``set_members`` replaces the peers admitted besides the static ``allow`` list (a peer
-no longer admitted is disconnected, not banned).
+no longer admitted is disconnected, not banned); ``set_blocked`` replaces the peers
+the operator blocked (disconnected at once, refused and never dialled, and gossip they
+originated dropped).
 
 libp2p is pinned (pyproject.toml) because this module reaches into three library
 internals, each pinned by a test in tests/node/test_p2p.py:
@@ -393,6 +395,9 @@ class P2P:
         self._allow = {str(ID.from_base58(p)) for p in allow}
         # Peers admitted by membership (set_members); None: membership does not gate.
         self._members: frozenset[str] | None = None
+        # Peers the operator blocked (node/_blocks.py): refused both ways, never dialled,
+        # and gossip they originated is dropped, whoever forwards it.
+        self._blocked: frozenset[str] = frozenset()
         self._topics: frozenset[str] = frozenset({topic})   # wanted (set_topics)
         self._subscribed: dict[str, trio.CancelScope] = {}   # topic -> its receive loop
         self._topics_changed = trio.Event()
@@ -676,6 +681,19 @@ class P2P:
                 self._nursery.start_soon(self._close_peer, pid)
         self._wake_reconnect.set()
 
+    def set_blocked(self, peers: Collection[str]) -> None:
+        """Block ``peers`` (peer ids) from now on, replacing the previous set: their
+        live connections are closed at once, their dials refused, they are not dialled,
+        and gossip they originated is neither delivered nor relayed."""
+        self._blocked = frozenset(peers)
+        if self._host is None or self._nursery is None:
+            return
+        for pid in self.connected_peers():
+            if pid in self._blocked:
+                log.warning("peer %s disconnected: blocked", short_peer(pid))
+                self._nursery.start_soon(self._close_peer, pid)
+        self._wake_reconnect.set()
+
     async def _close_peer(self, pid: str) -> None:
         try:
             await self._swarm().close_peer(ID.from_base58(pid))
@@ -704,7 +722,9 @@ class P2P:
     def _admit(self, peer: ID) -> bool:
         pid = str(peer)
         reason = None
-        if not self._allowed(pid):
+        if pid in self._blocked:
+            reason = "blocked"
+        elif not self._allowed(pid):
             reason = "not-allowed"
         else:
             until = self._banned.get(pid)
@@ -720,6 +740,10 @@ class P2P:
 
     def _conn_up(self, conn: INetConn) -> None:
         pid = str(conn.muxed_conn.peer_id)
+        if pid in self._blocked and self._nursery is not None:
+            # Through the gate just before the block: close it, tell nobody.
+            self._nursery.start_soon(self._close_peer, pid)
+            return
         conns = self._conns.setdefault(pid, set())
         first = not conns
         conns.add(id(conn))
@@ -760,6 +784,10 @@ class P2P:
     def _gossip_validator(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
         if forwarder == self._id and msg.from_id == self._id.to_bytes():
             return True  # our own publish: the daemon made it
+        if self._blocked and (str(forwarder) in self._blocked
+                              or str(ID(msg.from_id)) in self._blocked):
+            log.debug("gossip from blocked peer %s dropped", short_peer(ID(msg.from_id)))
+            return False
         try:
             ok = bool(self._validate_gossip(msg.data))
         except Exception:
@@ -784,6 +812,8 @@ class P2P:
             if msg.from_id == own:
                 continue  # the publisher gets its own messages back in 0.8.1
             origin = str(ID(msg.from_id))
+            if origin in self._blocked:
+                continue  # validated before the block; not ours to take now
             log.debug("gossip %d bytes from %s", len(msg.data), short_peer(origin))
             try:
                 await self._on_gossip(msg.data, origin)
@@ -859,7 +889,7 @@ class P2P:
     def _eligible(self, pid: str) -> bool:
         if pid == self.peer_id or self._conns.get(pid) or pid in self._dialing:
             return False
-        if not self._allowed(pid):
+        if not self._allowed(pid) or pid in self._blocked:
             return False
         until = self._banned.get(pid)
         return until is None or trio.current_time() >= until

@@ -14,7 +14,11 @@ The machine decides; this module only moves bytes and calls the store:
   (``timeout:sync-idle``): a stalled peer costs a stream, never the node;
 - entries received go through ``SyncBackend.store_batch`` (the same Ingest path as
   bundles). If any entry is refused the session ends with that entry's reason code
-  and the caller disconnects the peer.
+  and the caller disconnects the peer;
+- with ``blocks`` (node/_blocks.py), entries of authors the operator blocked are
+  dropped before storing (not the peer's fault) and a read of a blocked author's range
+  is answered with no entries, so the session stops serving it the moment it is
+  blocked (a batch already cut may still go out).
 
 The stream is anything with trio's stream methods (``receive_some``, ``send_all``,
 ``aclose``), so tests drive it with ``trio.testing.memory_stream_pair``.
@@ -26,7 +30,7 @@ import logging
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
@@ -45,6 +49,9 @@ from coopledger.protocol import (
     SyncState,
     SyncStatistics,
 )
+
+if TYPE_CHECKING:
+    from ._blocks import Blocks
 
 log = logging.getLogger(__name__)
 
@@ -149,10 +156,11 @@ class SessionDriver:
     def __init__(self, stream: StreamLike, backend: SyncBackend, *, peer: str,
                  local: LocalHeads, memory: PeerMemory | None, initiator: bool,
                  want: frozenset[bytes] | None = None,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, blocks: Blocks | None = None) -> None:
         self.stream = stream
         self.backend = backend
         self.peer = peer
+        self.blocks = blocks
         # ``want``: the authors we replicate (None: all); see SPEC §10 "Scope".
         self.session = SyncSession(local, memory, initiator=initiator, want=want)
         self.idle_timeout = idle_timeout
@@ -247,6 +255,11 @@ class SessionDriver:
                               f"no progress for {self.idle_timeout:.0f} s")
             await trio.sleep_until(deadline)
 
+    def _unblocked(self, entries: Sequence[bytes]) -> Sequence[bytes]:
+        if self.blocks is None:
+            return entries
+        return self.blocks.keep(entries, "sync", self.peer)
+
     @staticmethod
     def _check_refused(result: BatchResult) -> None:
         if result.refused:
@@ -268,7 +281,7 @@ class SessionDriver:
                     # Several received batches at once (the peer is ahead of our
                     # store): one validation run and one transaction for all of them.
                     result = await self.backend.store_batch(
-                        [e for b in act for e in b.entries], self.peer)
+                        self._unblocked([e for b in act for e in b.entries]), self.peer)
                     self._progress()
                     self.new_entries += result.new
                     self._check_refused(result)
@@ -277,11 +290,13 @@ class SessionDriver:
                 elif isinstance(act, SendMessage):
                     await self._send.send(frame(act.data))
                 elif isinstance(act, ReadEntries):
-                    entries = await self.backend.read_range(act.author, act.after_seq,
-                                                            act.up_to_seq)
+                    entries = [] if self.blocks and self.blocks.withhold(
+                        act.author, self.peer) else await self.backend.read_range(
+                            act.author, act.after_seq, act.up_to_seq)
                     session.entries_loaded(act.request_id, entries)
                 elif isinstance(act, StoreEntries):
-                    result = await self.backend.store_batch(act.entries, self.peer)
+                    result = await self.backend.store_batch(self._unblocked(act.entries),
+                                                            self.peer)
                     self._progress()
                     self.new_entries += result.new
                     self._check_refused(result)
