@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio
 from hypothesis import given, settings
@@ -329,3 +330,104 @@ def test_blocking_is_thread_safe_enough_for_the_store_thread(store: Store) -> No
 
     trio.run(main)
     assert blocks.statistics().dropped["import"] == 3
+
+
+# -- the API (in process) -------------------------------------------------------------------
+
+TOKEN = "ab" * 32
+
+
+@pytest.fixture
+async def api(tmp_path: Path, store: Store) -> Any:
+    from govapi import ViewNode
+
+    from coopledger.node._api import make_app
+
+    for k, name in ((KEYS[0], "Garden"), (KEYS[2], "Bakery")):
+        store.append(k, kind="genesis", body={"name": name}, ts=1_000)
+    blocks = Blocks.load(tmp_path, own_peer="12D3KooWself", own_key=KEYS[0].public.raw,
+                         own_identity=KEYS[0].public.raw)
+    app = make_app(ViewNode(store, KEYS[0].public.raw), TOKEN,  # type: ignore[arg-type]
+                   blocks=blocks)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://node",
+                                 headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        c.blocks = blocks  # type: ignore[attr-defined]
+        yield c
+
+
+def _error(r: Any, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    err: dict[str, Any] = r.json()["error"]
+    assert err["status"] == status
+    return err
+
+
+async def test_the_api_blocks_lists_and_unblocks(api: Any, tmp_path: Path) -> None:
+    assert (await api.get("/v1/blocks")).json() == {
+        "peers": [], "authors": [], "dropped": {"gossip": 0, "sync": 0, "import": 0},
+        "withheld": 0}
+    r = await api.post("/v1/blocks", json={"kind": "peer", "id": ED25519_PEER,
+                                           "reason": "flooding"})
+    assert r.status_code == 201 and r.json()["created"] is True
+    assert r.json()["block"]["reason"] == "flooding"
+    r = await api.post("/v1/blocks", json={"kind": "peer", "id": ED25519_PEER})
+    assert r.status_code == 200 and r.json()["block"]["reason"] == "flooding"
+    # an author by the co-op's name, as the CLI names co-ops
+    r = await api.post("/v1/blocks", json={"kind": "author", "id": "Bakery"})
+    assert r.status_code == 201 and r.json()["block"]["id"] == KEYS[2].public.raw.hex()
+    listed = (await api.get("/v1/blocks")).json()
+    assert [p["id"] for p in listed["peers"]] == [ED25519_PEER]
+    assert listed["authors"][0]["keys"] == [KEYS[2].public.raw.hex()]
+    assert api.blocks.keys == {KEYS[2].public.raw}
+    assert BlockList.load(tmp_path / BLOCKS_FILE).peers() == {ED25519_PEER}
+
+    r = await api.delete("/v1/blocks", params={"kind": "author", "id": "Bakery"})
+    assert r.status_code == 200 and r.json()["block"]["id"] == KEYS[2].public.raw.hex()
+    err = _error(await api.delete("/v1/blocks", params={"kind": "author", "id": "Bakery"}),
+                 404)
+    assert (err["reason"], err["field"]) == ("invalid:unknown", "id")
+    assert api.blocks.keys == frozenset()
+
+
+@pytest.mark.parametrize("body,field,message", [
+    ({"kind": "peer", "id": "12D3KooW0OIl"}, "id",
+     "peer id '12D3KooW0OIl': not base58 (libp2p peer ids use the characters 1-9, A-Z "
+     "and a-z without 0, O, I and l)"),
+    ({"kind": "peer", "id": "12D3KooWself"}, "id", None),
+    ({"kind": "author", "id": "Garden"}, "id",
+     f"{KEYS[0].public.raw[:4].hex()}… is this node's own co-op (or one of its keys); a "
+     "node cannot block itself"),
+    ({"kind": "co-op", "id": "Bakery"}, "kind", "kind: expected peer or author (got 'co-op')"),
+    ({"kind": "author"}, "id", "id: required, a string"),
+    ({"kind": "author", "id": "Bakery", "reason": 7}, "reason", "reason: a string"),
+    ({"kind": "author", "id": "Bakery", "reason": "x" * 201}, "reason",
+     "reason: 201 characters; at most 200"),
+])
+async def test_bad_blocks_get_a_400_naming_the_field(
+        api: Any, tmp_path: Path, body: dict[str, Any], field: str,
+        message: str | None) -> None:
+    err = _error(await api.post("/v1/blocks", json=body), 400)
+    assert (err["reason"], err["field"]) == ("invalid:request", field)
+    if message is not None:
+        assert err["message"] == message
+    assert not (tmp_path / BLOCKS_FILE).exists()
+
+
+async def test_the_api_refuses_malformed_requests(api: Any) -> None:
+    _error(await api.post("/v1/blocks", json={"kind": "peer", "id": ED25519_PEER,
+                                              "why": "x"}), 400)
+    _error(await api.delete("/v1/blocks", params={"kind": "peer"}), 400)
+    # an author that is neither a key nor a co-op known here: 404, as the views say
+    err = _error(await api.post("/v1/blocks", json={"kind": "author", "id": "zz"}), 404)
+    assert err["message"].startswith("id: no co-op named 'zz' here")
+    r = await api.get("/v1/blocks", headers={"Authorization": "Bearer nope"})
+    assert _error(r, 401)["reason"] == "blocked:token"
+
+
+async def test_without_a_block_list_the_endpoint_says_so(store: Store) -> None:
+    from govapi import api_client
+
+    async with api_client(store, KEYS[0].public.raw, TOKEN) as c:
+        err = _error(await c.get("/v1/blocks"), 503)
+        assert err["reason"] == "error:unavailable"
