@@ -374,8 +374,9 @@ def _chains(ctx: _Context, held: dict[bytes, int], progress: Progress | None,
                       f"{_plural(len(problems), 'problem')} in {done} entries of {n_keys}: "
                       f"{_listing(problems)}."), done, checkpoints, bad_roots)
     return (Check(CHECK_NAMES[0], True,
-                  f"All {done} held entries of the co-op's {n_keys} were re-verified: "
-                  "ids, signatures and chain links hold."), done, checkpoints, bad_roots)
+                  f"{_plural(done, 'held entry', 'held entries')} of the co-op's {n_keys} "
+                  "re-verified: ids, signatures and chain links hold."),
+            done, checkpoints, bad_roots)
 
 
 def _verify_batch(verifier: Verifier, batch: list[Entry], problems: list[str]) -> None:
@@ -687,6 +688,10 @@ def _metric_entries(ctx: _Context) -> list[Entry]:
 
 
 def _month_sentence(m: Metrics) -> str:
+    if not (m.needs or m.coop_hours_paid.units or m.coop_hours_unpaid.units
+            or m.outside_hours.units or m.energy_generated_local.units
+            or m.energy_consumed.units):
+        return f"{m.period}: nothing recorded"
     parts = [f"needs met inside {m.needs_met_inside_share or '-'}",
              f"co-op work share {m.coop_work_share or '-'} ({m.coop_hours_paid} h paid, "
              f"{m.coop_hours_unpaid} h unpaid, {m.outside_hours} h outside)",
