@@ -63,6 +63,7 @@ from coopledger.protocol import (
     entry_id,
     validate_chain,
 )
+from coopledger.protocol._audit import drawn_coops
 from coopledger.protocol._economy import Economy, Federation, Invalid, utc_date
 from coopledger.protocol._kinds import CHECKPOINT_KIND, MAX_CHECKS
 from coopledger.protocol._mandates import REASON_CODES as MANDATE_REASON_CODES
@@ -478,6 +479,20 @@ def _witnesses(ctx: _Context, checkpoint: bytes) -> tuple[bytes, ...]:
     return tuple(sorted(out))
 
 
+def _circle_members(ctx: _Context) -> set[bytes]:
+    """The co-ops drawn in an audit circle of the co-op for the audited quarter."""
+    audit, gov = ctx.econ.gov.audit, ctx.econ.gov
+    out: set[bytes] = set()
+    for c in audit.circles_of(ctx.identity):
+        if c.period == ctx.quarter:
+            out.update(drawn_coops(gov.lotteries, gov.ids, c))
+    return out
+
+
+def _witness(ctx: _Context, coop: bytes, circle: set[bytes]) -> str:
+    return ctx.who(coop) + (" of its audit circle" if coop in circle else "")
+
+
 def _checkpoint(ctx: _Context, found: list[CheckpointInfo], bad: list[str],
                 max_age_days: int) -> tuple[Check, CheckpointInfo | None]:
     name = CHECK_NAMES[2]
@@ -492,7 +507,8 @@ def _checkpoint(ctx: _Context, found: list[CheckpointInfo], bad: list[str],
     if ctx.as_of - latest.ts > max_age_days * DAY_MS:
         problems.insert(0, f"the latest checkpoint is {age} days old (at most "
                         f"{max_age_days} allowed)")
-    cosigned = (f"cosigned by {', '.join(ctx.who(w) for w in latest.witnesses)}"
+    circle = _circle_members(ctx)
+    cosigned = (f"cosigned by {', '.join(_witness(ctx, w, circle) for w in latest.witnesses)}"
                 if latest.witnesses else "not cosigned by any witness yet")
     about = (f"latest checkpoint {_short(latest.id)} of key {_short(latest.key)} (size "
              f"{latest.size}, root {latest.root[:16]}…, {utc_date(latest.ts)}, {age} "

@@ -491,7 +491,32 @@ def test_the_witnesses_of_the_latest_checkpoint_are_named(clean: Clean) -> None:
     assert run.checkpoint.witnesses == tuple(sorted((clean.repair.id, clean.bakery.id)))
     assert ("cosigned by Corner Bakery (" in check(run, "checkpoint").detail
             and "Repair Collective (" in check(run, "checkpoint").detail)
+    assert "of its audit circle" not in check(run, "checkpoint").detail
     # A cosign by the co-op itself is no witness (and invalid: own-log).
     clean.ana.add("checkpoint.cosign", {"checkpoint": cp.id.hex()}, cp)
     again = audit(clean)
     assert again.checkpoint is not None and clean.garden.id not in again.checkpoint.witnesses
+
+
+def test_witnesses_drawn_in_the_quarters_circle_are_marked(clean: Clean) -> None:
+    fed = clean.fed
+    lot = clean.bakery.add("lottery.announce", {
+        "federation": fed.id.hex(), "purpose": "audit circle of the Garden",
+        "pool": [{"name": "Repair", "coop": clean.repair.hex}], "seats": 1,
+        "beacons": 1, "mode": "draw"}, fed)
+    clean.bakery.add("audit.circle", {"federation": fed.id.hex(), "coop": clean.garden.hex,
+                                      "period": "2026-Q1", "lottery": lot.id.hex()},
+                     fed, lot)
+    clean.garden.add("lottery.beacon", {"lottery": lot.id.hex()}, lot)
+    cp = clean.store.get(audit(clean).checkpoint.id)  # type: ignore[union-attr]
+    assert cp is not None
+    clean.repair.add("checkpoint.cosign", {"checkpoint": cp.id.hex()}, cp)
+    clean.bakery.add("checkpoint.cosign", {"checkpoint": cp.id.hex()}, cp)
+    detail = check(audit(clean), "checkpoint").detail
+    assert (f"Repair Collective ({clean.repair.id[:4].hex()}) of its audit circle"
+            in detail)
+    bakery = f"Corner Bakery ({clean.bakery.id[:4].hex()})"
+    assert bakery in detail and f"{bakery} of its audit circle" not in detail
+    # Another quarter's circle is not this one.
+    assert "of its audit circle" not in check(audit(clean, quarter="2026-Q2"),
+                                              "checkpoint").detail
