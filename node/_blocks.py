@@ -31,6 +31,7 @@ What this module holds, and who calls it:
                        gossip validator, the sync driver and the store call, counters,
                        and ``block``/``unblock`` for the API (persist, then apply)
     parse_peer_id, parse_author_key   the operator's input, checked
+    peer_id_of_key     a node's peer id from its key (no libp2p import)
     refuse_blocked     arm a Store opened outside the daemon (an offline import)
 
 Errors (``BadBlock`` is the operator's fault, ``BlocksFileError`` the home's):
@@ -157,6 +158,22 @@ def parse_peer_id(text: str) -> str:
         raise BadBlock("id", f"{what}: multihash code 0x{code:02x} is not one libp2p "
                              "uses for peer ids (0x00 or 0x12)")
     return t
+
+
+def _b58encode(raw: bytes) -> str:
+    num, out = int.from_bytes(raw, "big"), ""
+    while num:
+        num, r = divmod(num, 58)
+        out = _B58[r] + out
+    return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + out
+
+
+def peer_id_of_key(key: bytes) -> str:
+    """The libp2p peer id of the node whose identity is the Ed25519 key ``key`` (the
+    identity multihash of its protobuf encoding), without importing libp2p (~1 s)."""
+    if len(key) != 32:
+        raise ValueError("an Ed25519 key is 32 bytes")
+    return _b58encode(bytes([_MH_IDENTITY, 36, 0x08, 0x01, 0x12, 0x20]) + key)
 
 
 def parse_author_key(text: str) -> bytes:

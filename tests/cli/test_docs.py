@@ -26,7 +26,8 @@ PATHS = [p for p, _ in COMMANDS]
 
 def test_the_tree_is_what_we_expect() -> None:
     assert PATHS == [
-        (), ("balance",), ("bundle",), ("bundle", "export"), ("bundle", "import"),
+        (), ("balance",), ("block",), ("block", "author"), ("block", "peer"),
+        ("blocks",), ("bundle",), ("bundle", "export"), ("bundle", "import"),
         ("cascade",), ("cascade", "start"), ("cascade", "status"), ("decision",),
         ("decision", "list"), ("entries",), ("exceptions",), ("export",), ("export", "csv"),
         ("export", "valueflows"), ("federation",), ("federation", "create"),
@@ -49,7 +50,8 @@ def test_the_tree_is_what_we_expect() -> None:
         ("role",), ("role", "assign"), ("role", "end"), ("role", "list"), ("role", "renew"),
         ("sprint",), ("sprint", "allocate"), ("state",), ("surplus",), ("surplus", "board"),
         ("surplus", "offer"), ("surplus", "request"), ("transfer",), ("transfer", "accept"),
-        ("transfer", "decline"), ("transfer", "list"), ("transfer", "offer"), ("verify",),
+        ("transfer", "decline"), ("transfer", "list"), ("transfer", "offer"), ("unblock",),
+        ("unblock", "author"), ("unblock", "peer"), ("verify",),
     ]
 
 
@@ -84,7 +86,8 @@ def test_coop_help_lists_every_command(run: Run) -> None:
         ["init", "log", "entries", "state", "verify", "rebuild", "bundle", "node", "peers",
          "balance", "exceptions", "metrics", "posting", "federation", "transfer", "surplus",
          "sprint", "fund", "need", "import", "export", "key", "mandate", "role", "policy",
-         "lottery", "proposal", "decision", "minutes", "cascade"])
+         "lottery", "proposal", "decision", "minutes", "cascade", "block", "unblock",
+         "blocks"])
 
 
 def test_version(run: Run) -> None:

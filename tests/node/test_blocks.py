@@ -32,6 +32,7 @@ from coopledger.node._blocks import (
     parse_author_key,
     parse_peer_id,
     parse_reason,
+    peer_id_of_key,
     refuse_blocked,
 )
 from coopledger.protocol import Entry
@@ -72,6 +73,7 @@ def test_every_ed25519_peer_id_is_accepted(seed: bytes) -> None:
 
     pid = peer_id_of(SecretKey(seed).public.raw)
     assert parse_peer_id(pid) == pid
+    assert peer_id_of_key(SecretKey(seed).public.raw) == pid
 
 
 @pytest.mark.parametrize("text,message", [
