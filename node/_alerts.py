@@ -45,7 +45,7 @@ import math
 import random
 import struct
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 
 import trio
@@ -337,6 +337,11 @@ class AlertDesk:
         self._prio_in, self._prio_out = trio.open_memory_channel[tuple[bytes, str]](
             PRIORITY_QUEUE)
         self._nursery: trio.Nursery | None = None
+
+    def statistics(self) -> dict[str, int]:
+        """Counters for `coop node status`: passes, acks written, pushes made (and
+        acknowledged through them), pushes answered, pushes planned now."""
+        return {**asdict(self.stats), "pushes_planned": len(self.plan.tries)}
 
     # ---- hooks the daemon calls (sync, on the trio thread) ----
 

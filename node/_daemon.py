@@ -193,7 +193,8 @@ class Node:
 
     def __init__(self, home: Home, config: NodeConfig, key: SecretKey, *,
                  store: AsyncStore) -> None:
-        from ._p2p import P2P  # imports libp2p (~1 s): only when a node really starts
+        from ._alerts import ALERT_PROTOCOL, AlertDesk
+        from ._p2p import P2P, peer_id_of  # imports libp2p (~1 s): only when a node starts
 
         self.home = home
         self.config = config
@@ -215,11 +216,14 @@ class Node:
         self._memories = MemoryFiles(home.path / SYNC_MEMORY_DIR)
         self.replication = EVERYTHING
         self._replication_of: object = None   # the economy it was computed from
+        # Solidarity alerts: auto-ack, priority push, last way seen (node/_alerts.py).
+        self.alerts = AlertDesk(self, peer_id_of=peer_id_of)
         self.p2p = P2P(
             key, listen=config.listen, bootstrap=config.bootstrap, mdns=config.mdns,
             allow=config.allow, topic=config.network, peers_file=home.path / "peers.json",
             validate_gossip=self.validate_gossip, on_gossip=self._on_gossip,
-            on_connected=self._on_connected, on_sync_stream=self._on_sync_stream)
+            on_connected=self._on_connected, on_sync_stream=self._on_sync_stream,
+            streams={ALERT_PROTOCOL: self.alerts.handle_stream})
         # The operator's blocks, in force before the host starts (HOME/blocks.json).
         self.blocks = Blocks.load(home.path, own_peer=self.p2p.peer_id,
                                   own_identity=home.identity, own_key=home.author)
@@ -249,6 +253,7 @@ class Node:
             nursery.start_soon(self._periodic_sync)
             nursery.start_soon(self._snapshot_loop)
             nursery.start_soon(self._stall_monitor)
+            nursery.start_soon(self.alerts.run)
             log.info("node %s listening on %s (network %r)", self.p2p.peer_id,
                      ", ".join(self.p2p.listen_addrs()), self.config.network)
             task_status.started()
@@ -260,6 +265,7 @@ class Node:
         while len(self.arrivals) > MAX_ARRIVALS:
             self.arrivals.popitem(last=False)
         self._changed.set()
+        self.alerts.wake()
 
     # ---- replication scope ------------------------------------------------------------
 
@@ -343,6 +349,8 @@ class Node:
             # keep, and no offence (the publisher may gossip on several topics).
             log.debug("gossip from %s: author outside our scope, dropped", short(peer))
             return
+        if self.alerts.take_gossip(data, peer):
+            return  # an alert entry: ingested ahead of the queue
         try:
             self._gossip_in.send_nowait((data, peer))
         except trio.WouldBlock:
@@ -373,6 +381,7 @@ class Node:
     # ---- sync ------------------------------------------------------------------------
 
     def _on_connected(self, peer: str) -> None:
+        self.alerts.peer_connected(peer)
         # One session per new connection is enough (the protocol is symmetric), and two
         # at once would stream the same entries twice. The side with the smaller peer
         # id starts it; the other starts one itself if none has begun after a grace
@@ -465,7 +474,8 @@ class Node:
         await self.refresh_replication()
         local = LocalHeads(self.config.network, await self.store.sync_heads())
         memory = await trio.to_thread.run_sync(self._memories.load, peer)
-        driver = SessionDriver(stream, self.store, peer=peer, local=local, memory=memory,
+        driver = SessionDriver(stream, self.alerts.seen.sync_backend(self.store), peer=peer,
+                               local=local, memory=memory,
                                initiator=direction == "out", want=self.want(),
                                blocks=self.blocks)
         ps.active[direction] = driver
@@ -583,6 +593,7 @@ class Node:
                 "topics": self.p2p.topics(),
             },
             "loop_stall_max_ms": round(self.max_stall * 1000, 1),
+            "alerts": self.alerts.statistics(),
         }
 
     def peers(self) -> list[dict[str, Any]]:
@@ -606,7 +617,8 @@ class Node:
         return entry
 
     async def import_bundle(self, path: Path) -> ImportReport:
-        report = await self.store.import_bundle(path)
+        report = await self.alerts.recording_bundle(
+            lambda: self.store.import_bundle(path), None)
         if report.new:
             for peer in self.p2p.connected_peers():
                 self.request_sync(peer)

@@ -119,6 +119,7 @@ VIEW_MODULES = (
     "_govview_proposals",
     "_checkpoints",
     "_govview_audit",
+    "_govview_alerts",
 )
 
 

@@ -34,9 +34,10 @@ import os
 import random
 import socket
 import tempfile
-from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -385,6 +386,7 @@ class P2P:
         on_gossip: Callable[[bytes, str], Awaitable[None]],
         on_connected: Callable[[str], None],
         on_sync_stream: Callable[[Stream, str], Awaitable[None]],
+        streams: Mapping[str, Callable[[Stream, str], Awaitable[None]]] | None = None,
     ) -> None:
         self._keypair = _libp2p_keypair(key)
         self._id = ID.from_pubkey(self._keypair.public_key)
@@ -406,6 +408,8 @@ class P2P:
         self._on_gossip = on_gossip
         self._on_connected = on_connected
         self._on_sync_stream = on_sync_stream
+        # Other stream protocols (the alert push): protocol id -> handler.
+        self._streams = dict(streams or {})
 
         self._known: dict[str, _Known] = {}
         # bootstrap addresses without /p2p/<id>: address -> id learned from Noise
@@ -503,6 +507,8 @@ class P2P:
         )
         self._gossipsub, self._pubsub = gossipsub, pubsub
         host.set_stream_handler(SYNC_PROTOCOL, self._handle_sync_stream)
+        for proto, handler in self._streams.items():
+            host.set_stream_handler(TProtocol(proto), partial(self._handle_stream, handler))
         notifee = _Notifee(self)
         host.get_network().register_notifee(notifee)
         discovery_handler = self._mdns_discovered_from_thread
@@ -615,6 +621,18 @@ class P2P:
             raise trio.BrokenResourceError(
                 f"cannot open sync stream to {short_peer(peer_id)}: {exc}") from exc
         log.debug("sync stream opened to %s", short_peer(peer_id))
+        return Stream(s, peer_id)
+
+    async def open_stream(self, peer_id: str, protocol: str) -> Stream:
+        """A new stream of ``protocol`` (one given in ``streams``) to a connected peer.
+        Raises trio.BrokenResourceError if it cannot be opened."""
+        if self._host is None:
+            raise trio.ClosedResourceError("P2P is not running")
+        try:
+            s = await self._host.new_stream(ID.from_base58(peer_id), [TProtocol(protocol)])
+        except Exception as exc:
+            raise trio.BrokenResourceError(
+                f"cannot open a {protocol} stream to {short_peer(peer_id)}: {exc}") from exc
         return Stream(s, peer_id)
 
     async def publish(self, data: bytes) -> None:
@@ -832,6 +850,20 @@ class P2P:
             log.debug("sync stream from %s broke: %s", short_peer(pid), exc)
         except Exception:
             log.exception("on_sync_stream failed for %s", short_peer(pid))
+            await stream.reset()
+        finally:
+            await stream.aclose()
+
+    async def _handle_stream(self, handler: Callable[[Stream, str], Awaitable[None]],
+                             net_stream: INetStream) -> None:
+        pid = str(net_stream.muxed_conn.peer_id)
+        stream = Stream(net_stream, pid)
+        try:
+            await handler(stream, pid)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            log.debug("stream from %s broke: %s", short_peer(pid), exc)
+        except Exception:
+            log.exception("stream handler failed for %s", short_peer(pid))
             await stream.reset()
         finally:
             await stream.aclose()

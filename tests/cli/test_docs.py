@@ -26,7 +26,9 @@ PATHS = [p for p, _ in COMMANDS]
 
 def test_the_tree_is_what_we_expect() -> None:
     assert PATHS == [
-        (), ("balance",), ("block",), ("block", "author"), ("block", "peer"),
+        (), ("alert",), ("alert", "bundle"), ("alert", "delivered"), ("alert", "list"),
+        ("alert", "pledge"), ("alert", "raise"), ("alert", "show"),
+        ("balance",), ("block",), ("block", "author"), ("block", "peer"),
         ("blocks",), ("bundle",), ("bundle", "export"), ("bundle", "import"),
         ("cascade",), ("cascade", "start"), ("cascade", "status"), ("decision",),
         ("decision", "list"), ("entries",), ("exceptions",), ("export",), ("export", "csv"),

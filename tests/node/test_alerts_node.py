@@ -39,7 +39,7 @@ from coopledger.node._alerts_seen import LAST_SEEN_FILE, LastSeen, read_last_see
 from coopledger.node._astore import AsyncStore
 from coopledger.node._clock import now_ms
 from coopledger.node._daemon import EVERYTHING, Replication
-from coopledger.protocol import Entry, Value, encode
+from coopledger.protocol import Entry, Value, create_entry, encode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
 from econkit import KEYS, Coop, reset_clock
@@ -324,6 +324,16 @@ def raise_alert(c: Coop, **body: Any) -> Entry:
                                  "needs": ["people", "material"], "drill": False, **body})
 
 
+def put(c: Coop, kind: str, body: dict[str, Value], refs: list[bytes]) -> Entry:
+    """Append to ``c``'s log without econkit's automatic refs (its "need" field is an
+    id; an alert pledge's is a word)."""
+    last = c.entries[-1]
+    e = create_entry(c.key, seq=last.seq + 1, prev=last.id, ts=last.ts + 1000, kind=kind,
+                     body=body, refs=refs)
+    c.entries.append(e)
+    return e
+
+
 def entries(*cs: Coop) -> list[Entry]:
     return [e for c in cs for e in c.entries]
 
@@ -501,3 +511,100 @@ def test_an_alert_bundle_lets_an_isolated_node_judge_and_ack(
     assert acks_due(iso.state().economy(), bakery.raw) == [alert.id]
     full.close()
     iso.close()
+
+
+# -- the views ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def viewed(tmp_path: Path, coops: tuple[list[Coop], Entry]) -> Iterator[dict[str, Any]]:
+    """Garden raises a drill, then an alert; Repair acks both, pledges and delivers;
+    Bakery acks nothing; Faraway (no member) tries to ack: invalid."""
+    (garden, repair, bakery, faraway), fed = coops
+    drill = raise_alert(garden, drill=True, federation=fed.id.hex())
+    alert = raise_alert(garden, where="Mill Lane 4")
+    acks = [repair.add("alert.ack", {"alert": a.id.hex()}, refs=[a.id])
+            for a in (drill, alert)]
+    pledge = put(repair, "alert.pledge", {"alert": alert.id.hex(), "what": "four people",
+                                          "need": "people"}, [alert.id])
+    repair.add("alert.delivered", {"alert": alert.id.hex(), "what": "four people, 5 h",
+                                   "pledge": pledge.id.hex()}, refs=[alert.id, pledge.id])
+    stray = faraway.add("alert.ack", {"alert": alert.id.hex()}, refs=[alert.id])
+    home = tmp_path / "home"
+    home.mkdir()
+    with Store.open(home / "store.sqlite", create=True) as store:
+        store.add_entries(entries(garden, repair, bakery, faraway))
+        seen = LastSeen(home)
+        seen.note(bakery.raw, "sync", "peer-bakery", ms=alert.ts - 60_000)
+        seen.save()
+        yield {"store": store, "drill": drill, "alert": alert, "acks": acks,
+               "pledge": pledge, "stray": stray, "coops": coops[0]}
+
+
+def test_the_alerts_view_lists_coverage_and_time_left(viewed: dict[str, Any]) -> None:
+    from coopledger.node import _govview as govview
+    store, alert, drill = viewed["store"], viewed["alert"], viewed["drill"]
+    at = alert.ts + HOUR
+    doc = govview.answer(store, "alerts", {"as_of": str(at)}, me=None)
+    assert [r["id"] for r in doc["alerts"]] == [alert.id.hex(), drill.id.hex()]
+    row = doc["alerts"][0]
+    assert row["coverage"] == "1/2 acknowledged" and row["status"] == "open"
+    assert row["time_left_ms"] == 47 * HOUR and row["raiser_name"] == "Garden"
+    assert (row["drill"], doc["alerts"][1]["drill"]) == (False, True)
+    assert row["needs"] == ["people", "material"] and row["where"] == "Mill Lane 4"
+    late = govview.answer(store, "alerts", {"as_of": str(alert.ts + 49 * HOUR)}, me=None)
+    assert late["alerts"][0]["status"] == "expired"
+    assert late["alerts"][0]["time_left_ms"] == 0
+    assert govview.answer(store, "alerts", {"open": "true", "as_of": str(alert.ts + 49 * HOUR)},
+                          me=None)["alerts"] == []
+    fed_only = govview.answer(store, "alerts", {"federation": "Riverside"}, me=None)
+    assert len(fed_only["alerts"]) == 2
+
+
+def test_the_alert_view_shows_answers_and_the_unreached_with_their_last_way(
+        viewed: dict[str, Any]) -> None:
+    from coopledger.node import _govview as govview
+    store, alert = viewed["store"], viewed["alert"]
+    _garden, _repair, bakery, _faraway = viewed["coops"]
+    doc = govview.answer(store, "alert", {"alert": alert.id.hex()[:10],
+                                          "as_of": str(alert.ts)}, me=None)
+    assert [(a["coop_name"], a["late"]) for a in doc["acks"]] == [("Repair", False)]
+    assert [(p["coop_name"], p["what"], p["need"]) for p in doc["pledges"]] == [
+        ("Repair", "four people", "people")]
+    assert doc["deliveries"][0]["pledge"] == viewed["pledge"].id.hex()
+    (u,) = doc["unreached"]
+    assert u["coop_name"] == "Bakery"
+    assert u["last_seen"] == {"ms": alert.ts - 60_000, "way": "sync", "via": "peer-bakery"}
+    assert u["newest_entry_ts"] == bakery.entries[-1].ts
+    assert [(i["key_name"], i["code"]) for i in doc["invalid"]] == [("Faraway", "not-a-target")]
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"alert": "zz"}, "alert"), ({"alert": "00000000"}, "alert"),
+    ({"alert": "0" * 8, "as_of": "soon"}, "as_of"), ({"alert": "0" * 8, "x": "1"}, "x"),
+])
+def test_the_alert_view_names_the_bad_parameter(viewed: dict[str, Any],
+                                                params: dict[str, str], field: str) -> None:
+    from coopledger.node import _govview as govview
+    from coopledger.node._econview import LookupFailed
+    if params["alert"] == "00000000":
+        params = {**params, "alert": viewed["alert"].id.hex()[:8][::-1] + "00"}
+    with pytest.raises(LookupFailed) as exc:
+        govview.answer(viewed["store"], "alert", params, me=None)
+    assert exc.value.field == field
+
+
+async def test_the_api_serves_the_same_documents(viewed: dict[str, Any]) -> None:
+    from govapi import api_client
+
+    from coopledger.node import _govview as govview
+    store, alert = viewed["store"], viewed["alert"]
+    params = {"as_of": str(alert.ts + 5)}
+    async with api_client(store, KEYS[0].public.raw, "ab" * 32) as client:
+        listed = (await client.get("/v1/alerts", params=params)).json()
+        one = (await client.get(f"/v1/alerts/{alert.id.hex()[:12]}", params=params)).json()
+        missing = await client.get("/v1/alerts/" + "0" * 12)
+    assert listed == govview.answer(store, "alerts", params, me=None)
+    assert one == govview.answer(store, "alert", {"alert": alert.id.hex(), **params}, me=None)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["field"] == "alert"
