@@ -523,8 +523,9 @@ def audit_show(
     json_: JsonOpt = False,
     home: HomeOpt = None,
 ) -> None:
-    """Show a report (who audited, which checkpoint, checks ✓/✗, findings) or a co-op's
-    audits and conduct.
+    """Show an audit report (checks ✓/✗, findings) or a co-op's audits and conduct.
+
+    A report shows who audited, which checkpoint it covers and who witnessed it.
 
     Example:  coop audit show "Old Mill"
     """
