@@ -14,6 +14,11 @@ or else the UTC date of its ts; ``labor.outside`` and needs by their ``period``.
 Shares are exact fractions, presented as canonical decimal text (§4) rounded half-even
 to 4 places (``"0.6667"``, ``"0.5"``, ``"1"``), or None when the denominator is zero.
 Nothing is rounded before the final division.
+
+Transparency (SPEC §12.7): the share of the co-ops in scope (as identities: a co-op's
+keys count once) that have at least one valid ``audit.report`` whose every automated
+check passed, by a circle auditing that co-op for the quarter of the month or the
+quarter before (any federation's circle). ``transparency_note`` says which lack one.
 """
 
 from __future__ import annotations
@@ -24,14 +29,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ._audit import recent_quarters
 from ._codec import Value
 from ._decimal import ZERO, DecimalFormatError, Quantity
 from ._economy import Economy, utc_date
 from ._entry import Entry
 
 SHARE_PLACES = 4
-TRANSPARENCY_NOTE = ("no audit circles exist yet, so no figure is checked by another "
-                     "co-op: transparency is 0 until audits land")
+NOTE_LISTS_AT_MOST = 10   # co-ops named in transparency_note; the rest are counted
 _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])", re.ASCII)
 _DAY_MS = 86_400_000
 _EPOCH = datetime.date(1970, 1, 1)
@@ -93,8 +98,8 @@ class Metrics:
     energy_generated_local: Quantity
     energy_consumed: Quantity
     energy_local_share: str | None
-    transparency: int = 0
-    transparency_note: str = TRANSPARENCY_NOTE
+    transparency: str | None = None
+    transparency_note: str = "no co-op in scope"
 
     def to_value(self) -> dict[str, Value]:
         """JSON-ready (and msgpack-ready): keys as hex, decimals as canonical text."""
@@ -185,6 +190,7 @@ def compute_metrics(economy: Economy, entries: Iterable[Entry], *, period: str,
                 consumed += kwh
 
     coop_hours = paid + unpaid
+    transparency, note = _transparency(economy, scope, period)
     return Metrics(
         period=period, federation=federation, coop=coop, coops=tuple(sorted(scope)),
         needs=tuple(NeedRow(c, u, *q) for (c, u), q in sorted(rows.items())),
@@ -194,4 +200,28 @@ def compute_metrics(economy: Economy, entries: Iterable[Entry], *, period: str,
         coop_work_share=share(coop_hours, coop_hours + outside),
         energy_generated_local=generated, energy_consumed=consumed,
         energy_local_share=share(min(generated, consumed), consumed),
+        transparency=transparency, transparency_note=note,
     )
+
+
+def _transparency(economy: Economy, scope: set[bytes], period: str) -> tuple[str | None, str]:
+    """(share, note): the co-ops of ``scope`` with a passing audit report for the
+    quarter of ``period`` or the one before (module docstring)."""
+    ids, audit = economy.gov.ids, economy.gov.audit
+    coops = sorted({ids.identity_of(c) for c in scope})
+    quarters = recent_quarters(period)
+    window = " or ".join(quarters)
+    if not coops:
+        return None, "no co-op in scope"
+    passed = {audit.circles[r.circle].coop for r in audit.reports.values()
+              if r.passed and audit.circles[r.circle].period in quarters}
+    lacking = [c for c in coops if c not in passed]
+    figure = _rounded(Fraction(len(coops) - len(lacking), len(coops)))
+    if not lacking:
+        return figure, (f"every co-op in scope has an audit report for {window} whose "
+                        "checks all passed")
+    named = ", ".join(c.hex()[:8] for c in lacking[:NOTE_LISTS_AT_MOST])
+    more = len(lacking) - NOTE_LISTS_AT_MOST
+    tail = f" and {more} more" if more > 0 else ""
+    return figure, (f"{len(lacking)} of {len(coops)} co-op(s) have no audit report for "
+                    f"{window} whose checks all passed: {named}{tail}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from auditkit import (
     PERIOD,
+    WIRED,
     announce,
     checkpoint,
     circle,
@@ -21,6 +22,7 @@ from auditkit import (
     draw,
     econ,
     finding,
+    needs_prepare,
     pool,
     report,
     sanction,
@@ -41,22 +43,6 @@ from coopledger.protocol._audit import (
 from coopledger.protocol._economy import Economy, compute_economy
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _prepare_is_wired() -> bool:
-    """Whether the commons' machine hands the whole set to ``Audits.prepare`` before
-    its walk (a one-line call in _governance.prepare, the lead's file): without it no
-    checkpoint is known and every report is ``not-a-checkpoint``."""
-    reset_clock()
-    a, b = Coop(KEYS[0], "A"), Coop(KEYS[1], "B")
-    cosign(b, checkpoint(a))
-    return bool(econ(a, b).gov.audit.checkpoints)
-
-
-WIRED = _prepare_is_wired()
-needs_prepare = pytest.mark.xfail(
-    not WIRED, strict=True,
-    reason="_governance.prepare does not call m.gov.audit.prepare(entries) yet")
 
 
 class World:

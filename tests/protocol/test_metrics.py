@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 
+import auditkit
 import pytest
+from auditkit import needs_prepare
 from econkit import KEYS, Coop, all_entries, applied, federation, reset_clock
+from mandatekit import delegate_key
 
 from coopledger.protocol import Quantity, encode
 from coopledger.protocol._economy import compute_economy
 from coopledger.protocol._metrics import (
-    TRANSPARENCY_NOTE,
     Metrics,
     compute_metrics,
     period_bounds,
@@ -144,7 +146,7 @@ def test_federation_scope_counts_only_that_federations_needs(abcd: tuple[Coop, .
     assert [n.declared for n in metrics(a, b, period="2023-11").needs] == [Q("15")]
 
 
-def test_value_is_json_ready_and_names_the_missing_transparency(
+def test_value_is_json_ready_and_names_who_lacks_an_audit(
         abcd: tuple[Coop, ...]) -> None:
     a, b, *_ = abcd
     fed = federation(a, b)
@@ -153,8 +155,85 @@ def test_value_is_json_ready_and_names_the_missing_transparency(
     value = metrics(a, b, period="2023-11").to_value()
     assert json.loads(json.dumps(value)) == value
     encode(value)   # and canonical msgpack
-    assert value["transparency"] == 0 and value["transparency_note"] == TRANSPARENCY_NOTE
+    assert value["transparency"] == "0"
+    assert value["transparency_note"] == (
+        f"2 of 2 co-op(s) have no audit report for 2023-Q4 or 2023-Q3 whose checks all "
+        f"passed: {', '.join(sorted([a.hex[:8], b.hex[:8]]))}")
     assert value["needs"] == [{"category": "food", "unit": "kg", "declared": "3",
                                "met_inside": "0", "met_outside": "0"}]
     assert value["needs_met_inside_share"] == "0"
     assert value["coops"] == sorted([a.hex, b.hex])
+
+
+# --------------------------------------------------------------------- transparency
+
+def _audited(passing: bool = True, period: str = "2023-Q4") -> tuple[Coop, ...]:
+    """A–D in one federation; C and D are drawn to audit A for ``period`` (a lottery of
+    C and D, two seats) and both report, on A's cosigned checkpoint."""
+    reset_clock()
+    a, b, c, d = (Coop(k, n) for k, n in zip(KEYS, "ABCD", strict=False))
+    fed = federation(a, b, c, d)
+    lot = auditkit.announce(b, fed, auditkit.pool(c, d))
+    circle = auditkit.circle(b, fed, a, lot, period=period)
+    auditkit.draw(lot, c, d)
+    cp = auditkit.checkpoint(a)
+    auditkit.cosign(c, cp)
+    auditkit.report(c, circle, cp)
+    auditkit.report(d, circle, cp, checks=[{"name": "chains", "ok": passing}])
+    for x in (a, b, c, d):
+        x.labor("1")
+    return a, b, c, d
+
+
+def test_transparency_with_nobody_in_scope() -> None:
+    reset_clock()
+    a = Coop(KEYS[0], "A")
+    m = metrics(a, period="2023-11", federation=b"\x01" * 32)
+    assert m.coops == () and m.transparency is None
+    assert m.transparency_note == "no co-op in scope"
+
+
+@needs_prepare
+def test_transparency_counts_coops_with_a_passing_report() -> None:
+    a, b, c, d = _audited()
+    m = metrics(a, b, c, d, period="2023-11")
+    assert m.transparency == "0.25"                     # A only, of four
+    assert m.transparency_note.startswith("3 of 4 co-op(s) have no audit report for "
+                                          "2023-Q4 or 2023-Q3")
+    assert a.hex[:8] not in m.transparency_note and b.hex[:8] in m.transparency_note
+    assert metrics(a, b, c, d, period="2023-11", coop=a.raw).transparency == "1"
+    assert metrics(a, b, c, d, period="2023-11", coop=a.raw).transparency_note == (
+        "every co-op in scope has an audit report for 2023-Q4 or 2023-Q3 whose checks "
+        "all passed")
+    # The quarter after still counts it; two quarters on, it no longer does.
+    assert metrics(a, b, c, d, period="2024-03", coop=a.raw).transparency == "1"
+    assert metrics(a, b, c, d, period="2024-04", coop=a.raw).transparency == "0"
+    # Before the audited quarter: a report of a later quarter does not count.
+    assert metrics(a, b, c, d, period="2023-09", coop=a.raw).transparency == "0"
+
+
+@needs_prepare
+def test_one_passing_report_is_enough_and_a_failing_one_is_not() -> None:
+    a, *others = _audited(passing=False)            # C's passes, D's fails
+    assert metrics(a, *others, period="2023-11", coop=a.raw).transparency == "1"
+    reset_clock()
+    w, x, y, z = (Coop(k, n) for k, n in zip(KEYS, "ABCD", strict=False))
+    fed = federation(w, x, y, z)
+    lot = auditkit.announce(x, fed, auditkit.pool(y, z), seats=1)
+    circle = auditkit.circle(x, fed, w, lot)
+    auditkit.draw(lot, y, z)
+    cp = auditkit.checkpoint(w)
+    auditkit.cosign(x, cp)
+    for auditor in (y, z):          # only the drawn one's report is valid
+        auditkit.report(auditor, circle, cp, checks=[{"name": "chains", "ok": False}])
+    assert metrics(w, x, y, z, period="2023-11", coop=w.raw).transparency == "0"
+
+
+@needs_prepare
+def test_a_coops_keys_count_once() -> None:
+    a, b, c, d = _audited()
+    node = delegate_key(a, KEYS[6], power="node", name="A")
+    node.labor("2")
+    m = metrics(a, b, c, d, node, period="2023-11")
+    assert len(m.coops) == 5                    # the scope lists authors (keys) …
+    assert m.transparency == "0.25"            # … the share counts co-ops
