@@ -75,6 +75,7 @@ from ._home import Home
 from ._store import Store
 from ._syncdriver import SessionDriver, StreamLike, SyncOutcome
 from ._verify import Verifier
+from ._witness import checkpoint_loop, witness_loop
 
 if TYPE_CHECKING:
     # trio-typing (a libp2p dependency) shadows trio's inline types for mypy and has
@@ -253,6 +254,8 @@ class Node:
             nursery.start_soon(self._periodic_sync)
             nursery.start_soon(self._snapshot_loop)
             nursery.start_soon(self._stall_monitor)
+            nursery.start_soon(checkpoint_loop, self)   # SPEC §14.1
+            nursery.start_soon(witness_loop, self)      # SPEC §14.3
             nursery.start_soon(self.alerts.run)
             log.info("node %s listening on %s (network %r)", self.p2p.peer_id,
                      ", ".join(self.p2p.listen_addrs()), self.config.network)
