@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from coopledger.node import Home
@@ -273,14 +274,17 @@ def blocks_list(json_: JsonOpt = False, home: HomeOpt = None) -> None:
         print_json(data)
         return
     rows = [*data["peers"], *data["authors"]]
+    # No vertical rules: a peer id takes 52 columns, and it must stay whole to be copied.
     t = Table(title=f"{len(data['peers'])} peers and {len(data['authors'])} authors "
-                    "blocked", title_justify="left")
+                    "blocked", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+              pad_edge=False, collapse_padding=True)
     for col in ("kind", "who", "since (UTC)", "reason", "dropped"):
-        t.add_column(col, no_wrap=col in ("who", "since (UTC)"),
+        t.add_column(col, no_wrap=col != "reason", min_width=12 if col == "reason" else None,
                      justify="right" if col == "dropped" else "left")
     for b in rows:
         dropped = b.get("dropped")
-        t.add_row(b["kind"], _label(h, b), format_ts(b["since_ms"]), b["reason"] or "-",
+        t.add_row(b["kind"], _label(h, b), format_ts(b["since_ms"])[:16] + "Z",
+                  b["reason"] or "-",
                   "-" if dropped is None else str(dropped))
     out.print(t)
     if client is None:

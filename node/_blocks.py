@@ -92,7 +92,10 @@ _HEX = frozenset("0123456789abcdef")
 # Multihash codes a libp2p peer id uses: the key itself inlined (Ed25519, secp256k1:
 # at most 42 bytes), or the sha2-256 of a larger key (RSA).
 _MH_IDENTITY, _MH_SHA256 = 0x00, 0x12
-_MAX_INLINE_KEY = 42
+# An inlined key is a protobuf PublicKey: field 1 the key type, field 2 the key bytes.
+# Its first four bytes, and the length that goes with them (type 1 Ed25519, 32 bytes;
+# type 2 secp256k1, 33 compressed). Other types are too long to inline.
+_INLINE_KEYS = {bytes([0x08, 0x01, 0x12, 32]): 4 + 32, bytes([0x08, 0x02, 0x12, 33]): 4 + 33}
 
 
 class BadBlock(NodeError, ValueError):
@@ -149,9 +152,9 @@ def parse_peer_id(text: str) -> str:
     if len(digest) != size:
         raise BadBlock("id", f"{what}: its multihash says {size} bytes but holds "
                              f"{len(digest)}")
-    if code == _MH_IDENTITY and not 1 <= size <= _MAX_INLINE_KEY:
-        raise BadBlock("id", f"{what}: an inline key of {size} bytes (at most "
-                             f"{_MAX_INLINE_KEY})")
+    if code == _MH_IDENTITY and _INLINE_KEYS.get(digest[:4]) != len(digest):
+        raise BadBlock("id", f"{what}: its inline key is not an Ed25519 or secp256k1 "
+                             "public key (too short, or the wrong key type)")
     if code == _MH_SHA256 and size != 32:
         raise BadBlock("id", f"{what}: a sha2-256 multihash of {size} bytes, not 32")
     if code not in (_MH_IDENTITY, _MH_SHA256):
@@ -534,8 +537,8 @@ class Blocks:
             self._list = new_list
             self._recompute()
             block = new_list.get(kind, id) or block
-        log.warning("blocked %s %s%s", kind, id if kind == "peer" else _short(bytes.fromhex(id)),
-                    f" ({reason})" if reason else "")
+        log.info("blocked %s %s%s", kind, id if kind == "peer" else _short(bytes.fromhex(id)),
+                 f" ({reason})" if reason else "")
         self._tell(block, True)
         return block, added
 
@@ -549,8 +552,7 @@ class Blocks:
             await self._save(new_list)
             self._list = new_list
             self._recompute()
-        log.warning("unblocked %s %s", kind,
-                    id if kind == "peer" else _short(bytes.fromhex(id)))
+        log.info("unblocked %s %s", kind, id if kind == "peer" else _short(bytes.fromhex(id)))
         self._tell(removed, False)
         return removed
 
