@@ -150,8 +150,8 @@ def parse_peer_id(text: str) -> str:
         raise BadBlock("id", f"{what}: not a multihash (its length byte is out of range)")
     code, size, digest = raw[0], raw[1], raw[2:]
     if len(digest) != size:
-        raise BadBlock("id", f"{what}: its multihash says {size} bytes but holds "
-                             f"{len(digest)}")
+        raise BadBlock("id", f"{what}: not a whole peer id (its multihash announces "
+                             f"{size} bytes, {len(digest)} follow)")
     if code == _MH_IDENTITY and _INLINE_KEYS.get(digest[:4]) != len(digest):
         raise BadBlock("id", f"{what}: its inline key is not an Ed25519 or secp256k1 "
                              "public key (too short, or the wrong key type)")

@@ -85,8 +85,8 @@ def test_every_ed25519_peer_id_is_accepted(seed: bytes) -> None:
     (ED25519_PEER[:-1], "peer id '12D3KooWD3ec'…: not a multihash (its length byte is "
                         "out of range)"),
     # the Ed25519 id's bytes without the last one: the length byte says 36
-    (b58(ED25519_BYTES[:-1]), "peer id '1GsNUph8tWvL'…: its multihash says 36 bytes but "
-                              "holds 35"),
+    (b58(ED25519_BYTES[:-1]), "peer id '1GsNUph8tWvL'…: not a whole peer id (its "
+                              "multihash announces 36 bytes, 35 follow)"),
     ("12D3KooWnope", "peer id '12D3KooWnope': its inline key is not an Ed25519 or "
                      "secp256k1 public key (too short, or the wrong key type)"),
     (b58(bytes([0x00, 0x24, 0x08, 0x03, 0x12, 0x20]) + bytes(32)), None),
