@@ -1,5 +1,6 @@
-"""SPEC §13 stays true to the code: every reason code the governance modules raise is
-declared (GOVERNANCE_REASON_CODES) and documented in SPEC.md, and so is every flag."""
+"""SPEC §13 and §14 stay true to the code: every reason code the governance, audit and
+alert modules raise is declared (GOVERNANCE_REASON_CODES, COMMONS14_REASON_CODES) and
+documented in SPEC.md, and so is every flag."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 from coopledger.protocol import _economy, _governance
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["_governance", "_judge", "_identity", "_mandates", "_lottery", "_proposals"]
+MODULES = ["_governance", "_judge", "_identity", "_mandates", "_lottery", "_proposals",
+           "_audit", "_alerts"]
 SPEC = (ROOT / "protocol" / "SPEC.md").read_text()
 
 
@@ -24,7 +26,8 @@ def raised_codes() -> set[str]:
 def test_every_raised_code_is_declared() -> None:
     codes = raised_codes()
     assert len(codes) > 30  # the regular expression still finds them
-    declared = _governance.GOVERNANCE_REASON_CODES | _economy.REASON_CODES
+    declared = (_governance.GOVERNANCE_REASON_CODES | _governance.COMMONS14_REASON_CODES
+                | _economy.REASON_CODES)
     assert codes - declared == set()
 
 
@@ -32,5 +35,13 @@ def test_every_declared_code_and_flag_is_in_the_spec() -> None:
     section = SPEC[SPEC.index("## 13. Self-government"):]
     missing = sorted(c for c in (*_governance.GOVERNANCE_REASON_CODES,
                                  *_governance.GOVERNANCE_FLAG_CODES)
+                     if f"`{c}`" not in section)
+    assert missing == []
+
+
+def test_every_code_and_flag_of_section_14_is_in_the_spec() -> None:
+    section = SPEC[SPEC.index("## 14. Audit, misconduct and solidarity alerts"):]
+    missing = sorted(c for c in (*_governance.COMMONS14_REASON_CODES,
+                                 *_governance.COMMONS14_FLAG_CODES)
                      if f"`{c}`" not in section)
     assert missing == []
