@@ -38,6 +38,7 @@ from coopledger.node import (
     import_bundle,
     now_ms,
 )
+from coopledger.node._blocks import refuse_blocked
 from coopledger.protocol import (
     ENERGY_FLOWS,
     ENERGY_SOURCES,
@@ -523,6 +524,7 @@ def bundle_import(
                                       progress=lambda n: bar.update(task, completed=n))
         else:
             with h.open_store() as store:
+                refuse_blocked(h.path, store)  # the operator's blocks hold offline too
                 report = _report_json(import_bundle(
                     store, f, progress=lambda n: bar.update(task, completed=n)))
     if json_:

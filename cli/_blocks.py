@@ -173,7 +173,7 @@ def _unblock(kind: Kind, text: str, json_: bool, home: Path | None) -> None:
     client = running_node(h.path)
     if client is not None:
         try:
-            block = client._request("DELETE", "/v1/blocks?" + _query(kind, text))["block"]
+            block = client.delete("/v1/blocks?" + _query(kind, text))["block"]
         except ApiFailure as exc:
             if exc.status == 404 and exc.reason == "invalid:unknown" and \
                     exc.message.endswith("is not blocked"):

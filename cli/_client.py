@@ -66,6 +66,9 @@ class NodeClient:
         body = b"" if value is None else json.dumps(value).encode()
         return self._request("POST", path, body, "application/json", timeout=timeout)
 
+    def delete(self, path: str) -> Any:
+        return self._request("DELETE", path)
+
     def post_file(self, path: str, f: BinaryIO, size: int,
                   progress: Callable[[int], None] | None = None) -> Any:
         body: Any = f if progress is None else _Progressed(f, progress)
