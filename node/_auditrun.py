@@ -219,7 +219,9 @@ def _listing(items: Sequence[str], limit: int = LIST_LIMIT) -> str:
 
 
 def _clip(text: str) -> str:
-    """One sentence within the schema's limit (a long listing is cut, never refused)."""
+    """One sentence, capitalised, within the schema's limit (a long listing is cut,
+    never refused)."""
+    text = text[:1].upper() + text[1:]
     if len(text) <= MAX_DETAIL:
         return text
     return text[: MAX_DETAIL - 1] + "…"
@@ -460,8 +462,8 @@ def _forks(ctx: _Context) -> Check:
             problems.append(f"key {_short(key)} broken at seq {seq} ({reason})")
     if problems:
         return Check(CHECK_NAMES[1], False, f"{_listing(problems)}.")
-    return Check(CHECK_NAMES[1], True, f"No fork and no broken link in the "
-                 f"{_plural(len(ctx.keys), 'log')} of the co-op.")
+    logs = "the co-op's log" if len(ctx.keys) == 1 else f"the {len(ctx.keys)} logs of the co-op"
+    return Check(CHECK_NAMES[1], True, f"No fork and no broken link in {logs}.")
 
 
 # ------------------------------------------------------------------- 3. checkpoints
@@ -515,8 +517,8 @@ def _checkpoint(ctx: _Context, found: list[CheckpointInfo], bad: list[str],
              f"days before the as-of time) {cosigned}")
     if problems:
         return Check(name, False, f"{_listing(problems)}; {about}."), latest
-    return Check(name, True, f"{about}; the size and root of all "
-                 f"{_plural(len(found), 'checkpoint')} recompute."), latest
+    every = "its checkpoint" if len(found) == 1 else f"all {len(found)} checkpoints"
+    return Check(name, True, f"{about}; the size and root of {every} recompute."), latest
 
 
 # ---------------------------------------------------------------------- 4. balances
@@ -599,8 +601,9 @@ def _transfers(ctx: _Context) -> Check:
         label = f"{t.origin} {_short(t.id)} ({what} {role} {ctx.who(other)})"
         status = t.status_at(ctx.as_of)
         if status == "lapsed":
-            problems.append(f"{label} lapsed on {utc_date(t.expires)} with no accept or "
-                            f"decline by {ctx.who(t.receiver)}")
+            by = "the receiver" if t.payer == ctx.identity else "the co-op"
+            problems.append(f"{label} lapsed on {utc_date(t.expires)}, never accepted or "
+                            f"declined by {by}")
             continue
         counts["open" if status == "open" else t.status] += 1
         if t.status == "accepted":
@@ -614,7 +617,7 @@ def _transfers(ctx: _Context) -> Check:
                 problems.append(f"{label} was accepted after it expired")
     for i in sorted(ctx.econ.invalid.values(), key=lambda i: i.entry_id):
         if i.kind in TRANSFER_KINDS and ctx.mine(i.author) and not _mandate_issue(ctx, i):
-            problems.append(f"{i.kind} {_short(i.entry_id)} is invalid ({i.code}: "
+            problems.append(f"entry {_short(i.entry_id)} ({i.kind}) is invalid ({i.code}: "
                             f"{i.detail})")
     summary = (f"{counts['accepted']} accepted by the receiver, {counts['declined']} "
                f"declined, {counts['open']} open and not yet expired")
@@ -653,12 +656,13 @@ def _mandates(ctx: _Context) -> Check:
                             f"{md.delegate!r}) has the verdict \"exceeded\"")
     for i in sorted(ctx.econ.invalid.values(), key=lambda i: i.entry_id):
         if ctx.mine(i.author) and _mandate_issue(ctx, i):
-            problems.append(f"{i.kind} {_short(i.entry_id)} by key {_short(i.author)} is "
-                            f"invalid ({i.code}: {i.detail})")
+            problems.append(f"entry {_short(i.entry_id)} ({i.kind}) by key "
+                            f"{_short(i.author)} is invalid ({i.code}: {i.detail})")
     for fl in gov.flags:
         e = ctx.state.economic.get(fl.entry)
         if e is not None and ctx.mine(e.author):
-            problems.append(f"{fl.code} flagged on {e.kind} {_short(e.id)}: {fl.detail}")
+            problems.append(f"flag {fl.code} on entry {_short(e.id)} ({e.kind}): "
+                            f"{fl.detail}")
     summary = (f"{_plural(len(mine), 'mandate')} issued, {len(active)} in force at the "
                "as-of time")
     if problems:
@@ -752,7 +756,7 @@ def _exceptions(ctx: _Context) -> Check:
     for i in sorted(ctx.econ.invalid.values(), key=lambda i: i.entry_id):
         if (ctx.mine(i.author) and i.kind not in TRANSFER_KINDS
                 and not _mandate_issue(ctx, i)):
-            problems.append(f"{i.kind} {_short(i.entry_id)} is invalid ({i.code}: "
+            problems.append(f"entry {_short(i.entry_id)} ({i.kind}) is invalid ({i.code}: "
                             f"{i.detail})")
     if problems:
         return Check(name, False, f"{_listing(problems)}.")

@@ -112,7 +112,7 @@ def test_a_failing_check_exits_1(run: Run, books: Books) -> None:
     assert r.code == 1 and "Traceback" not in r.err and r.err == ""
     row = next(ln for ln in r.out.splitlines() if " transfers-confirmed " in ln)
     assert "✗" in row
-    assert f"offer {o.id[:4].hex()}… (1 hour to Corner Bakery" in r.out
+    assert f"Offer {o.id[:4].hex()}… (1 hour to Corner Bakery" in r.out
     assert r.out.splitlines()[-1] == (
         f"1 of {len(CHECK_NAMES)} checks fail: transfers-confirmed")
 

@@ -214,7 +214,12 @@ def test_the_sentences_say_what_was_found(clean: Clean) -> None:
     assert check(run, "fund-reports").detail == (
         "No fund report overdue (1 grant to the co-op, 1 reported).")
     cp = check(run, "checkpoint").detail
-    assert "not cosigned by any witness yet" in cp and "2 checkpoints recompute" in cp
+    assert cp.startswith(f"Latest checkpoint {run.checkpoint.id[:4].hex()}… of key "  # type: ignore[union-attr]
+                         f"{clean.garden.id[:4].hex()}… (size ")
+    assert cp.endswith("not cosigned by any witness yet; the size and root of all 2 "
+                       "checkpoints recompute.")
+    assert check(run, "no-forks").detail == ("No fork and no broken link in the 2 logs "
+                                             "of the co-op.")
     assert check(run, "metrics").detail.startswith(
         "Recomputed for 2026-Q1: 2026-01: needs met inside -, co-op work share 1 "
         "(6 h paid, 2.5 h unpaid, 0 h outside)")
@@ -239,7 +244,7 @@ def test_another_coop_is_audited_on_its_own_books(clean: Clean) -> None:
     run = audit(clean, clean.bakery)
     # The Bakery never published a checkpoint; everything else is in order.
     assert failed(run) == ["checkpoint"]
-    assert check(run, "checkpoint").detail == "the co-op has published no checkpoint."
+    assert check(run, "checkpoint").detail == "The co-op has published no checkpoint."
     # +5 from the Garden, +1 from Ana (for the Garden), -2 to the Garden.
     assert "Riverside: +4 hour" in check(run, "balances-reconcile").detail
 
@@ -351,9 +356,10 @@ def test_an_offer_never_answered_fails(clean: Clean) -> None:
     assert not failed(audit(clean, as_of=o.ts + DAY // 2))  # still open: pending
     run = audit(clean, as_of=o.ts + 2 * DAY)
     assert failed(run) == ["transfers-confirmed"]
-    assert (f"offer {o.id[:4].hex()}… (3 hour to Repair Collective"
+    assert (f"Offer {o.id[:4].hex()}… (3 hour to Repair Collective"
             in check(run, "transfers-confirmed").detail)
-    assert "lapsed on" in check(run, "transfers-confirmed").detail
+    assert ("lapsed on 2026-01-06, never accepted or declined by the receiver"
+            in check(run, "transfers-confirmed").detail)
 
 
 def test_an_invalid_accept_fails_the_transfers(clean: Clean) -> None:
@@ -363,7 +369,7 @@ def test_an_invalid_accept_fails_the_transfers(clean: Clean) -> None:
     accept(clean.garden, o)   # stamped after the offer expired
     run = audit(clean)
     assert failed(run) == ["transfers-confirmed"]
-    assert "is invalid (expired:" in check(run, "transfers-confirmed").detail
+    assert "(transfer.accept) is invalid (expired:" in check(run, "transfers-confirmed").detail
 
 
 def test_a_mandate_judged_exceeded_fails(clean: Clean) -> None:
@@ -381,8 +387,8 @@ def test_a_delegate_over_its_mandate_fails_the_mandates_only(clean: Clean) -> No
     o = offer(clean.ana, clean.fed, clean.bakery, "7", clean.mandate)  # max is 5
     run = audit(clean)
     assert failed(run) == ["mandates"]
-    assert (f"transfer.offer {o.id[:4].hex()}… by key {clean.ana.id[:4].hex()}… is "
-            "invalid (outside-mandate:" in check(run, "mandates").detail)
+    assert (f"Entry {o.id[:4].hex()}… (transfer.offer) by key {clean.ana.id[:4].hex()}… "
+            "is invalid (outside-mandate:" in check(run, "mandates").detail)
 
 
 def test_an_overdue_grant_report_fails(clean: Clean) -> None:
@@ -392,7 +398,7 @@ def test_an_overdue_grant_report_fails(clean: Clean) -> None:
     run = audit(clean)   # as of 2026-01-15
     assert failed(run) == ["fund-reports"]
     assert check(run, "fund-reports").detail == (
-        f"grant {g.id[:4].hex()}… ('kiln', 2 hour from Riverside) was due a report by "
+        f"Grant {g.id[:4].hex()}… ('kiln', 2 hour from Riverside) was due a report by "
         "2026-01-14 (2 grants to the co-op, 1 reported).")
     as_of = int(datetime.datetime(2026, 1, 14, 23, tzinfo=datetime.UTC).timestamp() * 1000)
     assert "fund-reports" not in failed(audit(clean, as_of=as_of))
@@ -414,7 +420,7 @@ def test_another_invalid_entry_fails_the_exceptions(clean: Clean) -> None:
                                      "report": "Second thoughts."}, grant)
     run = audit(clean)
     assert failed(run) == ["exceptions"]
-    assert "is invalid (already-reported:" in check(run, "exceptions").detail
+    assert "(fund.report) is invalid (already-reported:" in check(run, "exceptions").detail
 
 
 def test_the_federation_option_limits_the_economic_checks(clean: Clean) -> None:
