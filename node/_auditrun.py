@@ -623,7 +623,7 @@ def _transfers(ctx: _Context) -> Check:
                f"declined, {counts['open']} open and not yet expired")
     if problems:
         return Check(name, False, f"{_listing(problems)} ({summary}).")
-    return Check(name, True, f"Every transfer of the co-op was answered by its receiver: "
+    return Check(name, True, f"No transfer of the co-op lapsed unanswered, none is invalid: "
                  f"{summary}.")
 
 

@@ -208,7 +208,7 @@ def test_the_sentences_say_what_was_found(clean: Clean) -> None:
     # Garden: -5 +2 +1.5 -1 (Ana's offer counts for the Garden) = -2.5 hours.
     assert "Riverside: -2.5 hour" in check(run, "balances-reconcile").detail
     assert check(run, "transfers-confirmed").detail == (
-        "Every transfer of the co-op was answered by its receiver: 4 accepted by the "
+        "No transfer of the co-op lapsed unanswered, none is invalid: 4 accepted by the "
         "receiver, 1 declined, 0 open and not yet expired.")
     assert check(run, "mandates").detail.startswith("1 mandate issued, 1 in force")
     assert check(run, "fund-reports").detail == (
