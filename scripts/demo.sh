@@ -3,7 +3,8 @@
 # separate processes, libp2p on loopback); entries logged at each reach all; one node
 # stops, the others go on, it comes back and catches up; they found a federation,
 # trade hours in double entry, mandate a delegate and recall her, draw a facilitator by
-# lot and take a decision. Part 2: a blackout — two
+# lot and take a decision; a checkpoint and an offline proof; an alert drill that every
+# node acknowledges by itself. Part 2: a blackout — two
 # co-ops swap a bundle file (as on a USB stick) and end with identical state.
 set -euo pipefail
 
@@ -152,6 +153,23 @@ echo "  the garden's mandate, as the repair collective's node sees it (recalled 
 coop mandate list --home "$REPAIR" --federation Riverside
 echo "  Riverside's decision archive:"
 coop decision list --home "$GARDEN" --federation Riverside
+
+step "Provable books: a checkpoint, and a proof anyone checks offline"
+coop checkpoint publish --home "$KITCHEN"
+WORK=$(coop entries --home "$KITCHEN" --author "Neighbourhood Kitchen" --kind labor --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+coop prove entry --home "$KITCHEN" "${WORK:0:12}" --out "$DEMO/kitchen-work.proof"
+echo "  checked with no store and no network:"
+coop check-proof "$DEMO/kitchen-work.proof"
+
+step "A solidarity alert drill: every node acknowledges it by itself, with a signed receipt"
+ALERT=$(coop alert raise --home "$REPAIR" --drill --need people --need material \
+  --what "Drill: the workshop is flooded; we need hands and sandbags tonight." \
+  --where "Repair Collective, Mill Lane 4" --json | id_of)
+acked() { coop alert show --home "$REPAIR" "${ALERT:0:12}" --json | python3 -c 'import json,sys; a=json.load(sys.stdin); sys.exit(0 if a["acked"] == a["targets"] else 1)'; }
+wait_for "both other co-ops to acknowledge the drill" acked
+coop alert pledge --home "$GARDEN" "${ALERT:0:12}" --need people --what "Three of us come at seven." >/dev/null
+wait_converged 34 "$GARDEN" "$REPAIR" "$KITCHEN"
+coop alert show --home "$KITCHEN" "${ALERT:0:12}"
 
 step "Every node stops cleanly and verifies its store"
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
