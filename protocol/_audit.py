@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from ._codec import Value
-from ._entry import Entry, open_entry
+from ._entry import Entry, decode_entry
 from ._errors import ValidationError
 from ._judge import Body, Reject, short
 from ._kinds import CHECKPOINT_KIND
@@ -341,8 +341,10 @@ def _embedded(e: Entry) -> Checkpoint | None:
     raw = e.body.get("entry")
     if not isinstance(raw, bytes):
         return None
+    # Tier 1 only: decoding the cosign itself already opened this entry, signature
+    # included (its schema check, SPEC §14.3); the economy is recomputed often.
     try:
-        inner = open_entry(raw)
+        inner = decode_entry(raw)
     except ValidationError:
         return None
     cp = Checkpoint.of(inner)
