@@ -79,6 +79,8 @@ def _who(row: dict[str, Any], prefix: str) -> str:
 
 
 def _duration(ms: int) -> str:
+    if ms < 60_000:
+        return f"{ms // 1000} s"
     minutes = ms // 60_000
     if minutes < 60:
         return f"{minutes} min"
@@ -98,18 +100,20 @@ def _clock(doc: dict[str, Any]) -> str:
     return "the 48 hours are over"
 
 
-_WAYS = {"gossip": "gossip from peer", "sync": "sync with peer", "bundle": "bundle",
-         "alert-push": "alert push with peer", "connection": "connection from peer"}
+_WAYS = {"gossip": "gossip from peer", "sync": "a sync with peer", "bundle": "a bundle",
+         "alert-push": "an alert push with peer", "connection": "a connection with peer"}
 
 
 def _seen(row: dict[str, Any], now: int) -> str:
     s = row.get("last_seen")
     parts = []
     if s is not None:
-        via = f" {s['via'][-8:]}" if s["via"] and s["way"] != "bundle" else (
-            f" {s['via']}" if s["via"] else "")
-        parts.append(f"last seen {_ago(s['ms'], now)} by {_WAYS.get(s['way'], s['way'])}"
-                     f"{via}")
+        if s["way"] == "bundle":
+            via = f" ({s['via']})" if s["via"] else ""
+        else:
+            via = f" {s['via'][-8:]}" if s["via"] else ""
+        parts.append(f"last heard from {_ago(s['ms'], now)}, through "
+                     f"{_WAYS.get(s['way'], s['way'])}{via}")
     else:
         parts.append("this node has no record of hearing from it")
     if row.get("newest_entry_ts") is not None:
@@ -208,7 +212,9 @@ def alert_list(
         return
     for r in rows:
         tag = "DRILL " if r["drill"] else ""
-        out.print(f"{r['id'][:8]}  {tag}{r['status']}: {r['coverage']}, {_clock(r)}  "
+        state = (f"{r['status']}: {r['coverage']}, {_clock(r)}" if r["status"] != "acknowledged"
+                 else f"every target acknowledged ({r['coverage'].split()[0]})")
+        out.print(f"{r['id'][:8]}  {tag}{state}  "
                   f"[{_who(r, 'raiser')}, needs {', '.join(r['needs'])}]")
         out.print(f"    {r['what'][:100]}")
 

@@ -15,7 +15,8 @@ protocol/_alerts.py judges alerts; this module makes them arrive and answers the
    validation path, acks, and answers with its ack's bytes, which the pusher stores
    the same way. ``PushPlan`` decides when: at once for the raiser and for a peer that
    just connected, after RELAY_GRACE_S for the other holders (gossip usually gets there
-   first, and 20 nodes all pushing to 19 others at once would be 380 streams), then
+   first, and 20 nodes all pushing to 19 others at once would be 380 streams, at the
+   moment every CPU is busy relaying the raise and the acks), then
    with backoff 1, 2, 4 … RETRY_MAX_S seconds until the peer's ack is held here.
    Alert entries arriving by gossip skip the gossip queue (``take_gossip``).
 3. **Last way seen** (node/_alerts_seen.py): which way each co-op was last heard from.
@@ -94,7 +95,7 @@ PUSH_TIMEOUT_S = 15.0          # one whole exchange
 MAX_PUSHES = 8                 # exchanges in flight at once
 RETRY_MIN_S = 1.0
 RETRY_MAX_S = 30.0
-RELAY_GRACE_S = 2.0
+RELAY_GRACE_S = 10.0
 PRIORITY_QUEUE = 256
 STATUSES = ("acked", "need", "pending", "not-a-target", "refused")
 
@@ -384,7 +385,6 @@ class AlertDesk:
     async def run(self) -> None:
         me = self.node.home.author
         self._written = await self.node.store.call(_own_acks, self.node.store.store, me)
-        await trio.to_thread.run_sync(self.seen.load)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._priority_loop)

@@ -11,8 +11,9 @@ in the home as ``last-seen.json`` (a small JSON object, rewritten atomically at 
 once every PERSIST_EVERY_S while something changed), so the offline CLI shows it too.
 A missing or damaged file is an empty memory, never an error: it is a convenience.
 
-Thread-safety: ``note`` may be called from the trio thread and from worker threads
-(a large sync batch is read off the loop); one lock guards the table.
+Threads: the table is the trio thread's alone (no lock: a lock shared with a worker
+thread made the loop wait on the GIL). A large sync batch's authors are read in a
+worker thread and noted back on the loop; the file is written from a snapshot.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import json
 import logging
 import os
 import tempfile
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,54 +88,65 @@ def read_last_seen(home: Path) -> dict[bytes, Sighting]:
         return {}
 
 
+def authors_of(entries: Iterable[bytes]) -> set[bytes]:
+    """The authors of ``entries`` (bytes that do not decode are skipped)."""
+    return {a for a in map(entry_author, entries) if a is not None}
+
+
 class LastSeen:
     """The table, in memory, saved to ``home / LAST_SEEN_FILE`` (None: never saved)."""
 
     def __init__(self, home: Path | None) -> None:
         self.path = None if home is None else home / LAST_SEEN_FILE
-        self._lock = threading.Lock()
         self._seen: dict[bytes, Sighting] = {}
         self._changed = False
 
-    def load(self) -> None:
-        if self.path is not None:
-            loaded = read_last_seen(self.path.parent)
-            with self._lock:
-                self._seen = {**loaded, **self._seen}
+    def read(self) -> dict[bytes, Sighting]:
+        """The table kept in the home (call in a worker thread; ``merge`` the result)."""
+        return {} if self.path is None else read_last_seen(self.path.parent)
+
+    def merge(self, loaded: dict[bytes, Sighting]) -> None:
+        """Add what ``read`` found; what was noted since wins."""
+        self._seen = {**loaded, **self._seen}
 
     def get(self, key: bytes) -> Sighting | None:
-        with self._lock:
-            return self._seen.get(key)
+        return self._seen.get(key)
 
     def note(self, key: bytes, way: str, via: str | None, ms: int | None = None) -> None:
         assert way in WAYS, way
         s = Sighting(now_ms() if ms is None else ms, way, via)
-        with self._lock:
-            self._seen.pop(key, None)  # re-insert: the dict is kept oldest first
-            self._seen[key] = s
-            while len(self._seen) > MAX_KEYS:
-                del self._seen[next(iter(self._seen))]
-            self._changed = True
+        self._seen.pop(key, None)  # re-insert: the dict is kept oldest first
+        self._seen[key] = s
+        while len(self._seen) > MAX_KEYS:
+            del self._seen[next(iter(self._seen))]
+        self._changed = True
 
     def note_entries(self, entries: Iterable[bytes], way: str, via: str | None) -> None:
         """Note the author of each of ``entries`` (bytes that do not decode are
         skipped: validation deals with them)."""
-        authors = {a for a in map(entry_author, entries) if a is not None}
+        self.note_authors(authors_of(entries), way, via)
+
+    def note_authors(self, authors: Iterable[bytes], way: str, via: str | None) -> None:
         ms = now_ms()
         for a in authors:
             self.note(a, way, via, ms)
 
-    def to_json(self) -> str:
-        with self._lock:
-            rows = {k.hex(): s.to_json() for k, s in self._seen.items()}
-            self._changed = False
-        return json.dumps({"version": FILE_VERSION, "seen": rows}, indent=0,
-                          sort_keys=True)
+    def snapshot(self) -> dict[str, Any]:
+        """The file's content as of now (on the trio thread; cheap)."""
+        self._changed = False
+        return {"version": FILE_VERSION,
+                "seen": {k.hex(): s.to_json() for k, s in self._seen.items()}}
 
-    def save(self) -> None:
+    def to_json(self) -> str:
+        return json.dumps(self.snapshot(), indent=0, sort_keys=True)
+
+    def save(self, snapshot: dict[str, Any] | None = None) -> None:
+        """Write ``snapshot`` (default: now) atomically; may run in a worker thread
+        when given a snapshot."""
         if self.path is None:
             return
-        text = self.to_json()
+        text = json.dumps(self.snapshot() if snapshot is None else snapshot, indent=0,
+                          sort_keys=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name,
                                    suffix=".tmp")
         try:
@@ -148,14 +159,15 @@ class LastSeen:
             raise
 
     async def persist_loop(self) -> None:
-        """Save every PERSIST_EVERY_S if something changed (a flag, not an event:
-        ``note`` runs in worker threads too); a failed write is logged and retried."""
+        """Save every PERSIST_EVERY_S if something changed; a failed write is logged
+        and retried."""
+        self.merge(await trio.to_thread.run_sync(self.read))
         while True:
             await trio.sleep(PERSIST_EVERY_S)
             if not self._changed:
                 continue
             try:
-                await trio.to_thread.run_sync(self.save)
+                await trio.to_thread.run_sync(self.save, self.snapshot())
             except OSError as exc:
                 self._changed = True
                 log.warning("last-seen file %s not written: %s", self.path, exc)
@@ -178,5 +190,6 @@ class RecordingBackend:
         if len(entries) <= INLINE_BATCH:
             self._seen.note_entries(entries, "sync", peer)
         else:
-            await trio.to_thread.run_sync(self._seen.note_entries, entries, "sync", peer)
+            authors = await trio.to_thread.run_sync(authors_of, entries)
+            self._seen.note_authors(authors, "sync", peer)
         return await self._store.store_batch(entries, peer)
