@@ -172,8 +172,7 @@ VIEWS: dict[str, GovView] = {
                            {"coop": "a co-op's name or key prefix (default: this node's)"}),
     "proof-entry": GovView("/v1/proofs/entry/{entry}", prove_entry,
                            "An inclusion proof: this entry is in that checkpoint's log",
-                           {"entry": "the entry's id",
-                            "checkpoint": "a checkpoint's id (default: the newest "
+                           {"checkpoint": "a checkpoint's id (default: the newest "
                                           "covering the entry)"}),
     "proof-consistency": GovView("/v1/proofs/consistency", prove_consistency,
                                  "A consistency proof: the newer checkpoint extends the "
@@ -181,6 +180,5 @@ VIEWS: dict[str, GovView] = {
                                            "new": "a later checkpoint's id"},
                                  frozenset({"old", "new"})),
     "proof-fork": GovView("/v1/proofs/fork/{coop}", prove_fork,
-                          "A fork proof: two entries one log signed at one seq",
-                          {"coop": "a co-op's name or key prefix"}),
+                          "A fork proof: two entries one log signed at one seq"),
 }

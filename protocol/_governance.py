@@ -189,6 +189,7 @@ def prepare(m: _Machine, entries: Sequence[Entry]) -> None:
     m.gov.mandates.prepare(entries, m.gov.ids)
     m.gov.seen = any(e.kind in GOVERNANCE_KINDS for e in entries)
     m.gov.audit.seen = any(e.kind in AUDIT_KINDS for e in entries)
+    m.gov.audit.prepare(entries)
     m.gov.alerts.seen = any(e.kind in ALERT_KINDS for e in entries)
 
 

@@ -164,8 +164,9 @@ def compute_metrics(economy: Economy, entries: Iterable[Entry], *, period: str,
         shares.append(_fraction(min(n.met_inside, n.quantity)) / _fraction(n.quantity))
 
     paid, unpaid, outside, generated, consumed = ZERO, ZERO, ZERO, ZERO, ZERO
+    identity_of = economy.gov.ids.identity_of  # a co-op's device keys count for it
     for e in entries:
-        if e.author not in scope:
+        if e.author not in scope and identity_of(e.author) not in scope:
             continue
         if e.kind == "labor":
             hours, date = _dec(e, "hours"), e.body.get("date")

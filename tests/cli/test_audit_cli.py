@@ -15,31 +15,13 @@ import pytest
 from cli_support import Run, ok, user_error
 from fake_node import serving
 
-from coopledger.crypto import SecretKey
 from coopledger.node import Home
-from coopledger.protocol import compute_economy, create_entry
 
 QUARTER = "2026-Q4"
 NAMES = {"garden": "Hillside Garden", "bakery": "Corner Bakery", "mill": "Old Mill"}
 
 
-def _prepare_is_wired() -> bool:
-    """Whether the machine hands the whole set to Audits.prepare (see
-    tests/protocol/test_audit.py): without it every report is not-a-checkpoint."""
-    a, b = SecretKey(bytes([9]) * 32), SecretKey(bytes([8]) * 32)
-    g = create_entry(a, seq=1, prev=None, ts=1, kind="genesis", body={"name": "A"})
-    cp = create_entry(a, seq=2, prev=g.id, ts=2, kind="checkpoint",
-                      body={"size": 1, "root": "00" * 32})
-    gb = create_entry(b, seq=1, prev=None, ts=1, kind="genesis", body={"name": "B"})
-    cs = create_entry(b, seq=2, prev=gb.id, ts=3, kind="checkpoint.cosign",
-                      body={"checkpoint": cp.id.hex(), "entry": cp.raw}, refs=[cp.id])
-    return bool(compute_economy([g, cp, gb, cs]).gov.audit.checkpoints)
 
-
-WIRED = _prepare_is_wired()
-needs_prepare = pytest.mark.xfail(
-    not WIRED, strict=True,
-    reason="_governance.prepare does not call m.gov.audit.prepare(entries) yet")
 
 
 def sync(run: Run, *homes: Path) -> None:
@@ -147,7 +129,6 @@ def test_circle_refuses_what_the_fold_would_not_count(run: Run,
     assert "coop lottery beacon" in r.out
 
 
-@needs_prepare
 def test_the_drawn_report_and_anyone_reads_it(run: Run, fed: dict[str, Path],
                                               tmp_path: Path) -> None:
     c = drawn_circle(run, fed)

@@ -16,8 +16,7 @@ from cli_support import CoopBin, Run, ok, user_error
 from coopledger.crypto import SecretKey
 from coopledger.node import Home, Store
 from coopledger.node._auditrun import CHECK_NAMES, quarter_of
-from coopledger.protocol import Entry, create_entry
-from coopledger.protocol._economy import compute_economy
+from coopledger.protocol import Entry
 
 DAY = 86_400_000
 RULES: dict[str, Any] = {"units": [
@@ -237,21 +236,7 @@ def drawn(run: Run, tmp_path: Path) -> Circle:
     return Circle(home, garden.public.raw, circle, cp)
 
 
-def _reports_can_count() -> bool:
-    """Whether the commons' machine collects the checkpoints a report may name before
-    its walk (Audits.prepare, SPEC §14.4); without it every report is invalid."""
-    a, b = SecretKey(bytes([9]) * 32), SecretKey(bytes([8]) * 32)
-    g = create_entry(a, seq=1, prev=None, ts=1, kind="genesis", body={"name": "A"})
-    cp = create_entry(a, seq=2, prev=g.id, ts=2, kind="checkpoint",
-                      body={"size": 1, "root": "00" * 32})
-    gb = create_entry(b, seq=1, prev=None, ts=1, kind="genesis", body={"name": "B"})
-    cs = create_entry(b, seq=2, prev=gb.id, ts=3, kind="checkpoint.cosign",
-                      body={"checkpoint": cp.id.hex(), "entry": cp.raw}, refs=[cp.id])
-    return bool(compute_economy([g, cp, gb, cs]).gov.audit.checkpoints)
 
-
-@pytest.mark.xfail(not _reports_can_count(), strict=True,
-                   reason="_governance.prepare does not call m.gov.audit.prepare yet")
 def test_report_writes_the_audit_report(run: Run, drawn: Circle) -> None:
     r = ok(run("audit", "run", "Hillside Garden", "--report", drawn.circle.id.hex()[:10],
                "--summary", "The books reconcile.", "--finding", "Nothing to add.",

@@ -19,7 +19,7 @@ from coopledger.node import _govview as govview
 from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
 from coopledger.node._govview_audit import current_quarters
-from coopledger.protocol import Entry, compute_economy, create_entry
+from coopledger.protocol import Entry, create_entry
 
 T0 = 1_800_000_000_000           # 2027-01-15
 QUARTER = "2027-Q1"
@@ -30,22 +30,7 @@ RULES: dict[str, Any] = {"units": [
     "fund_share": "0.1", "offer_expiry_days": 14}
 
 
-def _prepare_is_wired() -> bool:
-    """Whether the machine hands the whole set to Audits.prepare (see
-    tests/protocol/test_audit.py): without it every report is not-a-checkpoint."""
-    a, b = SecretKey(bytes([9]) * 32), SecretKey(bytes([8]) * 32)
-    g = create_entry(a, seq=1, prev=None, ts=1, kind="genesis", body={"name": "A"})
-    cp = create_entry(a, seq=2, prev=g.id, ts=2, kind="checkpoint",
-                      body={"size": 1, "root": "00" * 32})
-    gb = create_entry(b, seq=1, prev=None, ts=1, kind="genesis", body={"name": "B"})
-    cs = create_entry(b, seq=2, prev=gb.id, ts=3, kind="checkpoint.cosign",
-                      body={"checkpoint": cp.id.hex(), "entry": cp.raw}, refs=[cp.id])
-    return bool(compute_economy([g, cp, gb, cs]).gov.audit.checkpoints)
 
-
-needs_prepare = pytest.mark.xfail(
-    not _prepare_is_wired(), strict=True,
-    reason="_governance.prepare does not call m.gov.audit.prepare(entries) yet")
 
 
 class Coop:
@@ -168,13 +153,11 @@ def test_circles(store: Store, world: dict[str, Any]) -> None:
         "author_name": "Hillside Garden", "ts": c.ts, "note": "the first circle",
         "status": "drawn", "beacons_counted": 2, "beacons_needed": 2}
     assert [a["coop"] for a in row["auditors"]] == [x.id.hex() for x in world["drawn"]]
-    if _prepare_is_wired():
-        assert [a["report"] for a in row["auditors"]] == [
-            r.id.hex() for r in world["reports"]]
-        assert row["reports"] == 2
+    assert [a["report"] for a in row["auditors"]] == [
+        r.id.hex() for r in world["reports"]]
+    assert row["reports"] == 2
 
 
-@needs_prepare
 def test_reports_and_one_report(store: Store, world: dict[str, Any]) -> None:
     rows = answer(store, "audit_reports")["reports"]
     assert [r["id"] for r in rows] == [r.id.hex() for r in world["reports"]]
@@ -219,7 +202,7 @@ def test_one_coop(store: Store, world: dict[str, Any]) -> None:
                    as_of=str(s.ts + 31 * DAY))
     assert [x["in_force"] for x in later["sanctions"]] == [False]
     assert doc["forks"] == [] and doc["broken"] == []
-    assert doc["passed_recently"] is _prepare_is_wired()
+    assert doc["passed_recently"] is True
     other = answer(store, "audit_coop", coop="Old Mill", as_of=str(s.ts))
     assert other["circles"] == other["complaints"] == other["sanctions"] == []
     # A year on, the circle is no longer current: its witnesses are still listed.

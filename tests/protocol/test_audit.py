@@ -473,8 +473,6 @@ def test_every_raised_code_is_declared_and_specified() -> None:
 SPEC = (ROOT / "protocol" / "SPEC.md").read_text()
 
 
-@pytest.mark.xfail("### 14.3" not in SPEC, strict=True,
-                   reason="SPEC §14.3-§14.5 (audit) not merged into protocol/SPEC.md yet")
 def test_every_code_is_in_the_spec() -> None:
     section = SPEC[SPEC.index("### 14.3"):]
     assert sorted(c for c in _audit.REASON_CODES if f"`{c}`" not in section) == []
