@@ -96,6 +96,10 @@ MAX_PUSHES = 8                 # exchanges in flight at once
 RETRY_MIN_S = 1.0
 RETRY_MAX_S = 30.0
 RELAY_GRACE_S = 10.0
+# Passes after new entries are at least this far apart: an alert's acks arrive in a
+# burst, and each pass recomputes the economy (every ack changes it). A raise arriving
+# by gossip and a new connection do not wait for it.
+PASS_GAP_S = 0.25
 PRIORITY_QUEUE = 256
 STATUSES = ("acked", "need", "pending", "not-a-target", "refused")
 
@@ -329,6 +333,7 @@ class AlertDesk:
         self.stats = DeskStatistics()
         self._peer_id_of = peer_id_of
         self._wake = trio.Event()
+        self._urgent = trio.Event()
         self._written: set[bytes] = set()
         self._ack_lock = trio.Lock()
         self._peer_keys: dict[str, bytes] = {}    # peer id -> key (store thread only)
@@ -346,12 +351,15 @@ class AlertDesk:
 
     # ---- hooks the daemon calls (sync, on the trio thread) ----
 
-    def wake(self) -> None:
+    def wake(self, *, urgent: bool = False) -> None:
+        """Something changed: look again (within PASS_GAP_S, or at once if urgent)."""
         self._wake.set()
+        if urgent:
+            self._urgent.set()
 
     def peer_connected(self, peer: str) -> None:
         self._fresh.add(peer)
-        self._wake.set()
+        self.wake(urgent=True)
 
     def take_gossip(self, data: bytes, peer: str) -> bool:
         """Note the sender; True if ``data`` is an alert entry now queued ahead of
@@ -390,11 +398,15 @@ class AlertDesk:
             nursery.start_soon(self._priority_loop)
             nursery.start_soon(self.seen.persist_loop)
             while True:
+                started = trio.current_time()
                 await self._pass(nursery)
                 due = self.plan.next_due()
                 with trio.move_on_at(math.inf if due is None else due):
                     await self._wake.wait()
-                self._wake = trio.Event()
+                if self._wake.is_set():
+                    with trio.move_on_at(started + PASS_GAP_S):
+                        await self._urgent.wait()
+                self._wake, self._urgent = trio.Event(), trio.Event()
 
     async def _pass(self, nursery: trio.Nursery) -> None:
         fresh, self._fresh = self._fresh, set()
@@ -471,6 +483,8 @@ class AlertDesk:
                 except trio.WouldBlock:
                     break
             counts = await self.node.store.ingest([d for d, _ in batch])
+            if counts.new and any(entry_kind(d) == "alert.raise" for d, _ in batch):
+                self.wake(urgent=True)  # ack it now
             if counts.new > counts.applied:
                 for peer in {p for _, p in batch}:
                     self.node.request_sync(peer)
