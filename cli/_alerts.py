@@ -216,7 +216,8 @@ def alert_list(
                  else f"every target acknowledged ({r['coverage'].split()[0]})")
         out.print(f"{r['id'][:8]}  {tag}{state}  "
                   f"[{_who(r, 'raiser')}, needs {', '.join(r['needs'])}]")
-        out.print(f"    {r['what'][:100]}")
+        what = r["what"].replace("\n", " ")
+        out.print(f"    {what if len(what) <= 100 else what[:99] + '…'}")
 
 
 @alert_app.command("show")
