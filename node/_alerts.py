@@ -640,6 +640,23 @@ class AlertDesk:
         return Answer("pending", reason=None if invalid is None else invalid.code)
 
 
+class IdleDesk(AlertDesk):
+    """The desk of a Node made without ``__init__`` (a test of one of its methods):
+    it never acks, pushes or records anything."""
+
+    def __init__(self) -> None:  # no super().__init__: none of its state is used
+        self.seen = LastSeen(None)
+
+    def wake(self, *, urgent: bool = False) -> None:
+        pass
+
+    def peer_connected(self, peer: str) -> None:
+        pass
+
+    def take_gossip(self, data: bytes, peer: str) -> bool:
+        return False
+
+
 # -- store helpers (run in the store's thread) ----------------------------------------
 
 

@@ -66,6 +66,7 @@ from coopledger.protocol import (
 from coopledger.protocol._sync import entry_author
 from coopledger.protocol._sync_messages import MAX_WANT
 
+from ._alerts import ALERT_PROTOCOL, AlertDesk, IdleDesk
 from ._astore import AsyncStore
 from ._blocks import BLOCKS_FILE, Block, BlockList, Blocks
 from ._bundles import ImportReport
@@ -191,10 +192,10 @@ class Node:
     # Replaced in __init__ by the home's list; a Node made without it (a test of one
     # method) blocks nothing.
     blocks = Blocks(Path(os.devnull), BlockList())
+    alerts: AlertDesk = IdleDesk()  # the same for alerts (node/_alerts.py)
 
     def __init__(self, home: Home, config: NodeConfig, key: SecretKey, *,
                  store: AsyncStore) -> None:
-        from ._alerts import ALERT_PROTOCOL, AlertDesk
         from ._p2p import P2P, peer_id_of  # imports libp2p (~1 s): only when a node starts
 
         self.home = home
