@@ -411,12 +411,12 @@ class AlertDesk:
     async def _pass(self, nursery: trio.Nursery) -> None:
         fresh, self._fresh = self._fresh, set()
         peers = self.node.p2p.connected_peers()
-        for peer in fresh:
+        survey = await self.node.store.call(self._survey, self.node.store.store, peers,
+                                            now_ms())
+        for peer in fresh:  # after the survey: it maps our co-ops' peer ids
             key = self._peer_keys.get(peer)
             if key is not None:
                 self.seen.note(key, "connection", peer)
-        survey = await self.node.store.call(self._survey, self.node.store.store, peers,
-                                            now_ms())
         for alert_id in survey.due:
             await self._write_ack(alert_id)
         now = trio.current_time()
@@ -436,14 +436,20 @@ class AlertDesk:
         ids = econ.gov.ids
         me = ids.identity_of(self.node.home.author)
         due = [a for a in acks_due(econ, me) if a not in self._written]
-        for author in state.authors:
-            if author not in self._mapped:
-                self._mapped.add(author)
-                self._peer_keys[self._peer_id_of(author)] = author
+        open_ = [a for a in econ.gov.alerts.by_id.values()
+                 if now < a.deadline and not a.acked_all()]
+        # The peer ids of the keys of our federations' co-ops and of the open alerts'
+        # targets (a few per co-op; ~10 µs each, once): never of every author held,
+        # which may be thousands.
+        coops = {t for a in open_ for t in a.targets}
+        coops.update(c for f in econ.federations_of(me) for c in f.members)
+        for coop in coops:
+            for rec in ids.keys_of(coop):
+                if rec.key not in self._mapped:
+                    self._mapped.add(rec.key)
+                    self._peer_keys[self._peer_id_of(rec.key)] = rec.key
         wanted: dict[Pair, bool] = {}
-        for alert in econ.gov.alerts.by_id.values():
-            if now >= alert.deadline or alert.acked_all():
-                continue
+        for alert in open_:
             for peer in peers:
                 key = self._peer_keys.get(peer)
                 if key is None:

@@ -429,6 +429,21 @@ async def test_a_push_that_cannot_be_judged_yet_asks_for_a_sync(
     assert r.acks_written() == [] and alert_of(r, alert.id) is None
 
 
+async def test_a_connection_from_a_federation_co_op_is_noted(
+        net: Net, coops: tuple[list[Coop], Entry]) -> None:
+    (garden, repair, bakery, _), _ = coops
+    g = net.add("garden", garden, entries(garden, repair, bakery))
+    r = net.add("repair", repair, entries(garden, repair, bakery))
+    for n in (g, r):
+        net.nursery.start_soon(n.alerts.run)
+    net.link(g, r)
+    await until("garden to note repair's connection",
+                lambda: g.alerts.seen.get(repair.raw) is not None)
+    seen = g.alerts.seen.get(repair.raw)
+    assert seen is not None and (seen.way, seen.via) == ("connection", r.peer_id)
+    assert net.streams == 0   # no alert: nothing pushed
+
+
 async def test_a_co_op_outside_the_scope_is_not_a_target(
         net: Net, coops: tuple[list[Coop], Entry]) -> None:
     (garden, repair, bakery, faraway), _ = coops
