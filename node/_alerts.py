@@ -44,7 +44,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import struct
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
@@ -52,22 +51,29 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeVar
 import trio
 
 from coopledger.protocol import (
-    MAX_ENTRY_SIZE,
-    BadEncoding,
     Entry,
     ValidationError,
     Value,
     bundle_header,
     bundle_record,
     bundle_trailer,
-    decode,
     decode_entry,
-    encode,
 )
 from coopledger.protocol._alerts import acks_due
 from coopledger.protocol._sync import entry_author
 
 from ._alerts_seen import LastSeen
+from ._alerts_wire import ALERT_PROTOCOL as ALERT_PROTOCOL
+from ._alerts_wire import MAX_ENTRIES_FRAME, MAX_PUSH_ENTRIES
+from ._alerts_wire import MAX_SMALL_FRAME as MAX_SMALL_FRAME
+from ._alerts_wire import Answer as Answer
+from ._alerts_wire import PushError as PushError
+from ._alerts_wire import entry_kind as entry_kind
+from ._alerts_wire import frame as frame
+from ._alerts_wire import parse_answer as parse_answer
+from ._alerts_wire import parse_entries as parse_entries
+from ._alerts_wire import parse_offer as parse_offer
+from ._alerts_wire import read_message as read_message
 from ._clock import now_ms
 from ._errors import AppendError, StoreError
 
@@ -81,16 +87,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ALERT_PROTOCOL = "/coopledger/alert/1.0.0"
 ALERT_KINDS_PREFIX = "alert."
 
-# A frame holds one entry (offer, answer) plus a little framing...
-MAX_SMALL_FRAME = MAX_ENTRY_SIZE + 1024
-# ...or the raiser's missing entries: at most this many, in at most this many bytes
-# (a log written by hand rarely grows by 256 entries between two syncs; a longer gap
-# is left to the pull sync the receiver starts).
-MAX_PUSH_ENTRIES = 256
-MAX_ENTRIES_FRAME = 4 * 1024 * 1024
 PUSH_TIMEOUT_S = 15.0          # one whole exchange
 MAX_PUSHES = 8                 # exchanges in flight at once
 RETRY_MIN_S = 1.0
@@ -101,127 +99,6 @@ RELAY_GRACE_S = 10.0
 # by gossip and a new connection do not wait for it.
 PASS_GAP_S = 0.25
 PRIORITY_QUEUE = 256
-STATUSES = ("acked", "need", "pending", "not-a-target", "refused")
-
-_LEN = struct.Struct(">I")
-
-
-# -- the wire ------------------------------------------------------------------------
-
-
-class PushError(Exception):
-    """The other side broke the push exchange (its fault): ``reason`` is a code."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason, self.message = reason, message
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: str
-    ack: bytes | None = None
-    after: int | None = None
-    reason: str | None = None
-
-    def to_value(self) -> dict[str, Value]:
-        v: dict[str, Value] = {"t": "answer", "status": self.status}
-        if self.ack is not None:
-            v["ack"] = self.ack
-        if self.after is not None:
-            v["after"] = self.after
-        if self.reason is not None:
-            v["reason"] = self.reason
-        return v
-
-
-def frame(value: dict[str, Value]) -> bytes:
-    data = encode(value)
-    return _LEN.pack(len(data)) + data
-
-
-async def _read_exactly(stream: StreamLike, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = await stream.receive_some(n - len(buf))
-        if not chunk:
-            raise PushError("closed:alert-stream", "the stream ended inside a message")
-        buf += chunk
-    return bytes(buf)
-
-
-async def read_message(stream: StreamLike, limit: int) -> dict[str, Value]:
-    """One message; PushError if it is over ``limit`` bytes or not a msgpack map
-    with a string ``t``."""
-    (size,) = _LEN.unpack(await _read_exactly(stream, _LEN.size))
-    if size > limit:
-        raise PushError("invalid:alert-too-large", f"a message of {size} bytes is over "
-                        f"the limit of {limit}")
-    try:
-        value = decode(await _read_exactly(stream, size), what="alert message")
-    except BadEncoding as exc:
-        raise PushError("invalid:alert-encoding", exc.message) from None
-    if not isinstance(value, dict) or not isinstance(value.get("t"), str):
-        raise PushError("invalid:alert-message", "a message is a map with a type 't'")
-    return value
-
-
-def _expect(msg: dict[str, Value], t: str, fields: Mapping[str, type]) -> None:
-    if msg["t"] != t:
-        raise PushError("invalid:alert-message", f"expected a {t!r} message")
-    extra = set(msg) - {"t", *fields}
-    if extra:
-        raise PushError("invalid:alert-message", f"{len(extra)} unknown field(s) in {t!r}")
-
-
-def parse_offer(msg: dict[str, Value]) -> bytes:
-    _expect(msg, "offer", {"raise": bytes})
-    raw = msg.get("raise")
-    if not isinstance(raw, bytes):
-        raise PushError("invalid:alert-message", "offer: 'raise' must be entry bytes")
-    return raw
-
-
-def parse_entries(msg: dict[str, Value]) -> list[bytes]:
-    _expect(msg, "entries", {"entries": list})
-    items = msg.get("entries")
-    if not isinstance(items, list) or len(items) > MAX_PUSH_ENTRIES or not all(
-            isinstance(x, bytes) for x in items):
-        raise PushError("invalid:alert-message", "entries: a list of at most "
-                        f"{MAX_PUSH_ENTRIES} entries (bytes)")
-    return [x for x in items if isinstance(x, bytes)]
-
-
-def parse_answer(msg: dict[str, Value]) -> Answer:
-    _expect(msg, "answer", {"status": str, "ack": bytes, "after": int, "reason": str})
-    status, ack, after, reason = (msg.get(k) for k in ("status", "ack", "after", "reason"))
-    if status not in STATUSES:
-        raise PushError("invalid:alert-message", "answer: unknown status")
-    if (ack is not None and not isinstance(ack, bytes)) or (status == "acked") != (
-            ack is not None):
-        raise PushError("invalid:alert-message", "answer: 'ack' (entry bytes) comes "
-                        "with status acked, and only then")
-    if (after is not None and (isinstance(after, bool) or not isinstance(after, int)
-                               or after < 0)) or (status == "need") != (after is not None):
-        raise PushError("invalid:alert-message", "answer: 'after' (a seq) comes with "
-                        "status need, and only then")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 100):
-        raise PushError("invalid:alert-message", "answer: 'reason' is a short code")
-    return Answer(str(status), ack, after if isinstance(after, int) else None, reason)
-
-
-def entry_kind(entry_bytes: bytes) -> str | None:
-    """The kind field of ``entry_bytes`` without checking anything else (None if it
-    cannot be read: validation refuses such bytes later)."""
-    try:
-        outer = decode(entry_bytes, what="entry")
-        if type(outer) is not list or len(outer) != 2 or type(outer[0]) is not bytes:
-            return None
-        env = decode(outer[0], what="envelope")
-    except BadEncoding:
-        return None
-    kind = env.get("kind") if isinstance(env, dict) else None
-    return kind if isinstance(kind, str) else None
 
 
 # -- when to push: decisions only (no I/O, time passed in) ---------------------------
