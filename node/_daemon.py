@@ -236,6 +236,9 @@ class Node:
         self.p2p.set_blocked(self.blocks.peers)
         self.store.store.refused_authors = self.blocks.keys
         self.store.store.on_refused = self.blocks.note_refused
+        if block is not None and block.kind == "author" and added:
+            keys = self.blocks.keys  # what the router cached of theirs goes too
+            self.p2p.forget_gossip(lambda data: entry_author(data) in keys)
         if block is not None and block.kind == "author" and not added:
             for peer in self.p2p.connected_peers():  # fetch what was dropped meanwhile
                 self.request_sync(peer)

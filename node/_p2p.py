@@ -712,6 +712,23 @@ class P2P:
                 self._nursery.start_soon(self._close_peer, pid)
         self._wake_reconnect.set()
 
+    def forget_gossip(self, drop: Callable[[bytes], bool]) -> int:
+        """Remove from the router's message cache every message whose data ``drop``
+        accepts, so that it is no longer offered (IHAVE) or served (IWANT) to peers:
+        a blocked author's entries already cached stop travelling through us at once.
+        Returns how many were removed. (py-libp2p 0.8.1's MessageCache: ``msgs`` by
+        id and ``history`` windows of CacheEntry; pinned version.)"""
+        mcache = getattr(self._gossipsub, "mcache", None)
+        if mcache is None:
+            return 0
+        gone = {mid for mid, msg in mcache.msgs.items() if drop(bytes(msg.data))}
+        for mid in gone:
+            del mcache.msgs[mid]
+        if gone:
+            mcache.history = [[c for c in window if c.mid not in gone]
+                              for window in mcache.history]
+        return len(gone)
+
     async def _close_peer(self, pid: str) -> None:
         try:
             await self._swarm().close_peer(ID.from_base58(pid))
