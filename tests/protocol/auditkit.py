@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pytest
-from econkit import KEYS, Coop, all_entries, applied, reset_clock
+from econkit import Coop, all_entries, applied
 
 from coopledger import crypto
 from coopledger.protocol import Entry
@@ -127,17 +126,3 @@ def _now() -> int:
     return _clock[0]
 
 
-def _prepare_is_wired() -> bool:
-    """Whether the commons' machine hands the whole set to ``Audits.prepare`` before
-    its walk (a one-line call in _governance.prepare, the lead's file): without it no
-    checkpoint is known and every report is ``not-a-checkpoint``."""
-    reset_clock()
-    a, b = Coop(KEYS[0], "A"), Coop(KEYS[1], "B")
-    cosign(b, checkpoint(a))
-    return bool(econ(a, b).gov.audit.checkpoints)
-
-
-WIRED = _prepare_is_wired()
-needs_prepare = pytest.mark.xfail(
-    not WIRED, strict=True,
-    reason="_governance.prepare does not call m.gov.audit.prepare(entries) yet")

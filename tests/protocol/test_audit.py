@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from auditkit import (
     PERIOD,
-    WIRED,
     announce,
     checkpoint,
     circle,
@@ -22,7 +21,6 @@ from auditkit import (
     draw,
     econ,
     finding,
-    needs_prepare,
     pool,
     report,
     sanction,
@@ -236,7 +234,6 @@ def test_an_invalid_circle_does_not_take_the_quarter(w: World) -> None:
 # ------------------------------------------------------------------------------ reports
 
 
-@needs_prepare
 def test_a_drawn_coop_reports_on_a_cosigned_checkpoint(w: World) -> None:
     (auditor, _), _ = w.drawn()
     cp = checkpoint(w.a)
@@ -265,7 +262,6 @@ def test_prepare_knows_checkpoint_entries_and_cosigned_ones(w: World) -> None:
     assert got.root.hex() == cosigned.body["root"]
 
 
-@needs_prepare
 def test_report_rules(w: World) -> None:
     (auditor, other), (rest,) = w.drawn()
     cp = checkpoint(w.a)
@@ -298,7 +294,6 @@ def test_nobody_reports_before_the_draw() -> None:
     assert "not drawn yet" in eco.invalid[early.id].detail
 
 
-@needs_prepare
 def test_a_report_may_cover_a_checkpoint_of_another_key_of_the_audited_coop(
         w: World) -> None:
     (auditor, _), _ = w.drawn()
@@ -439,7 +434,7 @@ def test_the_value() -> None:
                                  w.lot.id.hex(), w.a.hex]]
     assert len(value["cosigns"]) == 2 and len(value["complaints"]) == 1
     assert len(value["findings"]) == 1 and len(value["sanctions"]) == 1
-    assert len(value["reports"]) == (2 if WIRED else 0)
+    assert len(value["reports"]) == 2
     # Without an audit kind the economy value has no "audit" key (hashes as before).
     reset_clock()
     a, b = Coop(KEYS[0], "A"), Coop(KEYS[1], "B")

@@ -7,7 +7,6 @@ import json
 
 import auditkit
 import pytest
-from auditkit import needs_prepare
 from econkit import KEYS, Coop, all_entries, applied, federation, reset_clock
 from mandatekit import delegate_key
 
@@ -193,7 +192,6 @@ def test_transparency_with_nobody_in_scope() -> None:
     assert m.transparency_note == "no co-op in scope"
 
 
-@needs_prepare
 def test_transparency_counts_coops_with_a_passing_report() -> None:
     a, b, c, d = _audited()
     m = metrics(a, b, c, d, period="2023-11")
@@ -212,7 +210,6 @@ def test_transparency_counts_coops_with_a_passing_report() -> None:
     assert metrics(a, b, c, d, period="2023-09", coop=a.raw).transparency == "0"
 
 
-@needs_prepare
 def test_one_passing_report_is_enough_and_a_failing_one_is_not() -> None:
     a, *others = _audited(passing=False)            # C's passes, D's fails
     assert metrics(a, *others, period="2023-11", coop=a.raw).transparency == "1"
@@ -229,7 +226,6 @@ def test_one_passing_report_is_enough_and_a_failing_one_is_not() -> None:
     assert metrics(w, x, y, z, period="2023-11", coop=w.raw).transparency == "0"
 
 
-@needs_prepare
 def test_a_coops_keys_count_once() -> None:
     a, b, c, d = _audited()
     node = delegate_key(a, KEYS[6], power="node", name="A")
