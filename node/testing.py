@@ -60,6 +60,28 @@ def wait_for(what: str, cond: Callable[[], Any], timeout: float) -> Any:
                          + (f" (last error: {last_exc})" if last_exc else ""))
 
 
+async def wait_until(what: str, cond: Callable[[], Any], timeout: float = 60.0,
+                     poll: float = 0.02) -> None:
+    """In a trio test: return once ``cond()`` (a cheap look at this process's own
+    state) is truthy; fail naming ``what`` after ``timeout`` seconds."""
+    import trio  # only the in-process tests need it
+
+    with trio.move_on_after(timeout):
+        while not cond():
+            await trio.sleep(poll)
+        return
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def never(what: str, cond: Callable[[], Any], seconds: float, poll: float = 0.3) -> None:
+    """Assert that ``cond()`` stays false for ``seconds`` (evidence that something does
+    NOT happen, e.g. nothing crosses a cut link): a fixed window is the point here."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert not cond(), f"{what} happened within {seconds:.0f} s"
+        time.sleep(poll)
+
+
 def env(extra: dict[str, str] | None = None) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items()
          if k not in ("COOP_HOME", "COOP_PASSPHRASE_FILE", "FORCE_COLOR")}

@@ -49,7 +49,7 @@ from coopledger.crypto import SecretKey
 from coopledger.node import Store, export_bundle
 from coopledger.node._p2p import P2P, Stream
 from coopledger.node._syncdriver import BatchResult, SessionDriver, frame
-from coopledger.node.testing import Daemon, close_all, converged, wait_for
+from coopledger.node.testing import Daemon, close_all, converged, wait_for, wait_until
 from coopledger.protocol import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_SIZE,
@@ -250,11 +250,7 @@ class Peer:
 
 async def until_here(what: str, cond: Callable[[], object], timeout: float) -> None:
     """Poll a condition on this process's own state (no thread), with a deadline."""
-    with trio.move_on_after(timeout):
-        while not cond():
-            await trio.sleep(0.02)
-        return
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    await wait_until(what, cond, timeout)
 
 
 @asynccontextmanager

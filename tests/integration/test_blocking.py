@@ -18,13 +18,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
 
 from coopledger.crypto import SecretKey
-from coopledger.node.testing import Daemon, converged, initialised, wait_for
+from coopledger.node.testing import Daemon, converged, initialised, wait_for, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -223,10 +222,6 @@ async def test_gossip_a_blocked_peer_originates_is_dropped_even_when_forwarded(
         def id(self) -> str:
             return self.p2p.peer_id
 
-    async def until(cond: Callable[[], Any]) -> None:
-        while not cond():
-            await trio.sleep(0.05)
-
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             b = Host("b")
@@ -237,14 +232,14 @@ async def test_gossip_a_blocked_peer_originates_is_dropped_even_when_forwarded(
             a.p2p.set_blocked({c.id})          # a never meets c; b forwards c's gossip
             for h in (a, c, d):
                 await nursery.start(h.p2p.run)
-            await until(lambda: {a.id, c.id, d.id} <= set(b.p2p.gossip_peers())
-                        and b.id in a.p2p.gossip_peers())
+            await wait_until("the gossip mesh", lambda: {a.id, c.id, d.id} <= set(
+                b.p2p.gossip_peers()) and b.id in a.p2p.gossip_peers())
             for n in range(3):
                 await c.p2p.publish(b"from c %d" % n)
                 # b relayed it to its whole mesh (a and d) in one step: d has it
-                await until(lambda: b"from c %d" % n in d.got)  # noqa: B023
+                await wait_until("gossip to cross", lambda: b"from c %d" % n in d.got)  # noqa: B023
                 await b.p2p.publish(b"from b %d" % n)
-                await until(lambda: b"from b %d" % n in a.got)  # noqa: B023
+                await wait_until("gossip to cross", lambda: b"from b %d" % n in a.got)  # noqa: B023
             # b's messages followed c's to a on the same connection, and arrived
             assert a.got == [b"from b 0", b"from b 1", b"from b 2"]
             assert c.id not in a.p2p.connected_peers()

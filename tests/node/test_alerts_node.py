@@ -39,6 +39,7 @@ from coopledger.node._alerts_seen import LAST_SEEN_FILE, LastSeen, read_last_see
 from coopledger.node._astore import AsyncStore
 from coopledger.node._clock import now_ms
 from coopledger.node._daemon import EVERYTHING, Replication
+from coopledger.node.testing import wait_until
 from coopledger.protocol import Entry, Value, create_entry, encode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
@@ -299,12 +300,7 @@ async def net(tmp_path: Path) -> AsyncIterator[Net]:
 
 
 async def until(what: str, cond: Callable[[], Any]) -> None:
-    """Wait for ``cond()`` to hold (it reads stores: cheap), failing after WAIT_S."""
-    with trio.move_on_after(WAIT_S):
-        while not cond():
-            await trio.sleep(0.01)
-        return
-    raise AssertionError(f"timed out waiting for {what}")
+    await wait_until(what, cond, WAIT_S, poll=0.01)
 
 
 @pytest.fixture

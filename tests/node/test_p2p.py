@@ -22,16 +22,16 @@ from coopledger.crypto import SecretKey
 from coopledger.node import _p2p
 from coopledger.node._logging import restore_libp2p_logging, short_peer
 from coopledger.node._p2p import P2P, Stream
+from coopledger.node.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
 LOOPBACK = "/ip4/127.0.0.1/tcp/0"
 
 
-async def wait_for(cond: Callable[[], object], poll: float = 0.02) -> None:
-    """Return once ``cond()`` is true (the caller's fail_after bounds the wait)."""
-    while not cond():
-        await trio.sleep(poll)
+async def wait_for(cond: Callable[[], object]) -> None:
+    """Return once ``cond()`` is true (the caller's fail_after also bounds the wait)."""
+    await wait_until("a condition on the hosts", cond)
 
 
 class Node:

@@ -23,6 +23,7 @@ from coopledger.node import _daemon
 from coopledger.node._config import NodeConfig
 from coopledger.node._daemon import Node, Replication, federation_topic, serve
 from coopledger.node._home import Home
+from coopledger.node.testing import wait_until
 from coopledger.protocol import LedgerState
 
 pytestmark = pytest.mark.integration
@@ -30,11 +31,9 @@ pytestmark = pytest.mark.integration
 FED = bytes([0xFE]) * 32
 
 
-async def until(what: str, cond: Callable[[], object], poll: float = 0.05) -> None:
-    """Return once ``cond()`` is true; the test's fail_after bounds the wait."""
-    del what  # named for the reader (and the traceback)
-    while not cond():
-        await trio.sleep(poll)
+async def until(what: str, cond: Callable[[], object]) -> None:
+    """Return once ``cond()`` is true (the test's fail_after also bounds the wait)."""
+    await wait_until(what, cond, poll=0.05)
 
 
 class Scopes:
