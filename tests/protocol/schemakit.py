@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from coopledger.crypto import SecretKey
-from coopledger.protocol import SIGNATURE_CONTEXT, BadBody, ValidationError, decode_entry, encode
+from coopledger.protocol import (
+    SIGNATURE_CONTEXT,
+    BadBody,
+    ValidationError,
+    create_entry,
+    decode_entry,
+    encode,
+)
 
 KEY = SecretKey(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
 H1 = bytes([1]) * 32
@@ -31,6 +38,18 @@ class Schemas:
         env_bytes = encode(env)
         return encode([env_bytes, KEY.sign(SIGNATURE_CONTEXT + env_bytes)])
 
+    def decodes(self, kind: str, body: dict[str, Any]) -> None:
+        """``body`` decodes unchanged, and signing it anew gives the same bytes."""
+        e = decode_entry(self.raw(kind, body))
+        assert e.kind == kind and e.body == body
+        made = create_entry(KEY, seq=2, prev=H1, ts=1000, kind=kind, body=body,
+                            refs=self.refs)
+        assert made.raw == e.raw
+
+    def each_field_required(self, kind: str, minimal: dict[str, Any]) -> list[BadBody]:
+        """Dropping any field of a minimal body is refused naming that field."""
+        return [self.reject(kind, drop(minimal, field), field) for field in minimal]
+
     def reject(self, kind: str, body: dict[str, Any], field: str,
                refs: list[bytes] | None = None) -> BadBody:
         with pytest.raises(ValidationError) as info:
@@ -39,6 +58,11 @@ class Schemas:
         assert info.value.field == field, info.value
         assert info.value.reason == "invalid:body"
         return info.value
+
+
+def drop(body: dict[str, Any], *fields: str) -> dict[str, Any]:
+    """``body`` without ``fields`` (top-level names)."""
+    return {k: v for k, v in body.items() if k not in fields}
 
 
 def put(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
