@@ -11,40 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
-from govapi import api_client
+from govapi import RULES, T0, Coop, api_client
 
-from coopledger.crypto import SecretKey
 from coopledger.node import Store
 from coopledger.node import _govview as govview
 from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
-from coopledger.protocol import Entry
 from coopledger.protocol._kinds import key_proof_message
 
-T0 = 1_800_000_000_000
 DAY = 86_400_000
 TOKEN = "ef" * 32
-RULES: dict[str, Any] = {"units": [
-    {"name": "hour", "symbol": "h", "decimals": 2, "kind": "time"}],
-    "fund_share": "0.1", "offer_expiry_days": 14}
-
-
-class Coop:
-    def __init__(self, store: Store, seed: int, name: str) -> None:
-        self.store, self.key = store, SecretKey(bytes([seed]) * 32)
-        self.id = self.key.public.raw
-        self.ts = T0
-        self.add("genesis", {"name": name})
-
-    def add(self, kind: str, body: dict[str, Any], *refs: Entry, ts: int | None = None
-            ) -> Entry:
-        self.ts = self.ts + 1_000 if ts is None else ts
-        return self.store.append(self.key, kind=kind, body=body, ts=self.ts,
-                                 refs=[r.id for r in refs])
-
-    def later_than(self, *others: Coop) -> Coop:
-        self.ts = max(self.ts, *(o.ts for o in others))
-        return self
 
 
 @pytest.fixture

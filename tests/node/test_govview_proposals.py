@@ -11,38 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from govapi import api_client
+from govapi import RULES, Coop, api_client
 
-from coopledger.crypto import SecretKey
 from coopledger.node import Store
 from coopledger.node import _govview as govview
 from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
-from coopledger.protocol import Entry
 
-T0 = 1_800_000_000_000
 TOKEN = "cd" * 32
-RULES: dict[str, Any] = {"units": [
-    {"name": "hour", "symbol": "h", "decimals": 2, "kind": "time"}],
-    "fund_share": "0.1", "offer_expiry_days": 14}
 POLICY = {"max_mandate_days": 365, "max_consecutive_terms": 0}
-
-
-class Coop:
-    def __init__(self, store: Store, seed: int, name: str) -> None:
-        self.store, self.key = store, SecretKey(bytes([seed]) * 32)
-        self.id = self.key.public.raw
-        self.ts = T0
-        self.add("genesis", {"name": name})
-
-    def add(self, kind: str, body: dict[str, Any], *refs: Entry) -> Entry:
-        self.ts += 1_000
-        return self.store.append(self.key, kind=kind, body=body, ts=self.ts,
-                                 refs=[r.id for r in refs])
-
-    def later_than(self, *others: Coop) -> Coop:
-        self.ts = max(self.ts, *(o.ts for o in others))
-        return self
 
 
 @pytest.fixture
