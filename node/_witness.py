@@ -41,9 +41,10 @@ def checkpoint_due(store: Store, author: bytes) -> bool:
     st = store.state().authors.get(author)
     if st is None or st.head is None:
         return False
+    held = store.own_head(author)  # the highest seq held: nothing waits past it
     head = store.get(st.head)
-    held = store.held_counts().get(author, 0)
-    return head is not None and head.kind != CHECKPOINT_KIND and held == st.length
+    return (head is not None and head.kind != CHECKPOINT_KIND and held is not None
+            and held[0] == st.length)
 
 
 def cosigns_due(store: Store, me: bytes, now: int) -> list[bytes]:
