@@ -19,28 +19,34 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from coopledger.protocol import COSIGN_KIND, Entry
-from coopledger.protocol._auditchecks import CHECK_NAMES as CHECK_NAMES
-from coopledger.protocol._auditchecks import MAX_CHECKPOINT_AGE_DAYS as MAX_CHECKPOINT_AGE_DAYS
-from coopledger.protocol._auditchecks import MAX_DETAIL as MAX_DETAIL
 from coopledger.protocol._auditchecks import (
+    CHECK_NAMES,
+    MAX_CHECKPOINT_AGE_DAYS,
+    MAX_DETAIL,
     METRIC_KINDS,
     AuditContext,
+    AuditError,
+    AuditRun,
     ChainScan,
+    Check,
+    CheckpointInfo,
     audit_checks,
     audit_context,
+    default_as_of,
+    metrics_of,
+    quarter_bounds,
+    quarter_months,
+    quarter_of,
 )
-from coopledger.protocol._auditchecks import AuditError as AuditError
-from coopledger.protocol._auditchecks import AuditRun as AuditRun
-from coopledger.protocol._auditchecks import Check as Check
-from coopledger.protocol._auditchecks import CheckpointInfo as CheckpointInfo
-from coopledger.protocol._auditchecks import default_as_of as default_as_of
-from coopledger.protocol._auditchecks import metrics_of as metrics_of
-from coopledger.protocol._auditchecks import quarter_bounds as quarter_bounds
-from coopledger.protocol._auditchecks import quarter_months as quarter_months
-from coopledger.protocol._auditchecks import quarter_of as quarter_of
 
 from ._store import Store
 from ._verify import Verifier
+
+# What cli/_auditrun.py and the tests use: run_audit, and the names of the pure part
+# (protocol/_auditchecks.py) they need with it.
+__all__ = ["BATCH", "CHECK_NAMES", "MAX_CHECKPOINT_AGE_DAYS", "MAX_DETAIL", "AuditError",
+           "AuditRun", "Check", "CheckpointInfo", "Progress", "default_as_of", "metrics_of",
+           "quarter_bounds", "quarter_months", "quarter_of", "run_audit"]
 
 # Entries verified per batch (one progress update each).
 BATCH = 4096
