@@ -16,6 +16,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from ._errors import LedgerError
+
 MAX_SCALE = 9  # nanounits: finer than any meter or scale a co-op owns
 MAX_DIGITS = 30  # room for sums of many entries without overflow concerns
 
@@ -23,8 +25,9 @@ _CANONICAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?")
 _LOOSE = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]*))?|([+-]?)\.([0-9]+)")
 
 
-class DecimalFormatError(ValueError):
-    """A string that is not an acceptable decimal quantity."""
+class DecimalFormatError(LedgerError, ValueError):
+    """A string that is not an acceptable decimal quantity (also a ValueError: the
+    readers of amounts in node/ and cli/ catch ValueError)."""
 
 
 @dataclass(frozen=True, slots=True, order=False)

@@ -35,7 +35,13 @@ from ._errors import (
     EntryTooLarge,
     ValidationError,
 )
-from ._kinds import check_kind_name, validate_body
+from ._kinds import (
+    CHECKPOINT_KIND,
+    COSIGN_KIND,
+    check_kind_name,
+    register_body_check,
+    validate_body,
+)
 
 ENTRY_VERSION = 1
 # 64 KiB: far above any ledger line a person writes (a labour entry is ~250 bytes),
@@ -210,6 +216,24 @@ def open_entry(entry_bytes: bytes) -> Entry:
     entry = decode_entry(entry_bytes)
     verify_signature(entry)
     return entry
+
+
+def _check_cosign(body: Mapping[str, object]) -> None:
+    """checkpoint.cosign's rule across its fields: the witness embeds the checkpoint it
+    cosigns, signed by the log's author, so the cosign alone shows what the log told the
+    witness (SPEC §14.3). Opening that entry is tiers 1 and 2 of this module, hence the
+    rule lives here and is registered with the schemas (protocol/_kinds.py) below."""
+    try:
+        cp = open_entry(cast(bytes, body["entry"]))
+    except ValidationError as exc:
+        raise BadBody(f"is not a valid entry ({exc.reason_code})", field="entry") from exc
+    if cp.kind != CHECKPOINT_KIND:
+        raise BadBody("must be a checkpoint entry", field="entry")
+    if cp.id.hex() != body["checkpoint"]:
+        raise BadBody("is not the entry named by checkpoint", field="entry")
+
+
+register_body_check(COSIGN_KIND, _check_cosign)
 
 
 def validate_chain(entry: Entry, prev_entry: Entry) -> None:

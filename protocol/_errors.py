@@ -14,14 +14,32 @@
      │    └── BrokenChain            seq / prev / ts do not follow the author's previous entry
      ├── BundleError                 a bundle file is not a bundle, or is damaged
      │    └── DamagedBundle          damage found at a byte offset
-     └── ProtocolError               a sync session cannot go on
-          ├── LocalProtocolError     we misused the session API (our bug)
-          └── RemoteProtocolError    the peer sent something illegal (reason_code)
+     ├── ProtocolError               a sync session cannot go on
+     │    ├── LocalProtocolError     we misused the session API (our bug)
+     │    └── RemoteProtocolError    the peer sent something illegal (reason_code)
+     ├── DecimalFormatError          not a decimal quantity (_decimal.py; also a ValueError)
+     ├── ProofError                  a proof document is malformed or proves nothing (_proofs.py)
+     ├── AuditError                  an audit parameter names nothing to audit (_auditbooks.py)
+     └── NeedsRebuild                a new fork withdraws applied history: fold anew (_fold.py)
 
 Every ValidationError carries a ``reason`` code with a NIP-01 style prefix
 (``invalid:…``), the field concerned, and a short message that never echoes the
 untrusted input. All of them are the remote side's fault (a peer, a bundle's author):
 drop the input, keep the store as it was.
+
+The classes above are defined in this module unless another is named. Every exception
+a coopledger package raises on purpose derives from its package's root, so a caller
+can catch one package's errors with one class:
+
+    LedgerError    coopledger.protocol   (this module)
+    CryptoError    coopledger.crypto     (crypto/_errors.py)
+    NodeError      coopledger.node       (node/_errors.py)
+    CoopError      coopledger.cli        (cli/_common.py; a one-line message and an exit code)
+
+A second base is kept where callers rely on it (DecimalFormatError is a ValueError).
+An exception that only carries a rule's verdict inside the package (protocol/_judge.py's
+Reject, caught by the judges of the fold and recorded as an invalid entry) never
+reaches a caller and is not one of its errors.
 """
 
 from __future__ import annotations

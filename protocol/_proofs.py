@@ -21,7 +21,7 @@ from typing import Any, cast
 from coopledger import crypto
 
 from ._entry import Entry, open_entry
-from ._errors import ValidationError
+from ._errors import LedgerError, ValidationError
 from ._kinds import CHECKPOINT_KIND
 
 PROOF_FORMAT = "coopledger-proof/1"
@@ -31,7 +31,7 @@ MAX_COSIGNS = 64
 MAX_PATH = 128                 # hashes in a path: 2·log2(2^53) is far less
 
 
-class ProofError(ValueError):
+class ProofError(LedgerError):
     """A proof document that is malformed or does not prove what it claims."""
 
 

@@ -22,6 +22,7 @@ from coopledger.node import Store
 from coopledger.node import _auditrun as auditrun
 from coopledger.node._auditrun import CHECK_NAMES, AuditError, AuditRun, run_audit
 from coopledger.protocol import Entry, create_entry
+from coopledger.protocol import _auditchecks as auditchecks
 from coopledger.protocol._economy import Economy
 from coopledger.protocol._kinds import MAX_CHECKS, key_proof_message, validate_body
 
@@ -324,7 +325,7 @@ def test_a_checkpoint_root_is_recomputed_independently(
         clean: Clean, monkeypatch: pytest.MonkeyPatch) -> None:
     # The fold already refuses a false root; the audit recomputes it on its own, so a
     # fault in the fold's check would still show. Forge the audit's Merkle root.
-    monkeypatch.setattr(auditrun, "_tree_root",
+    monkeypatch.setattr(auditchecks, "_tree_root",
                         lambda f: bytes(32) if f.size > 8 else f.root())
     run = audit(clean)
     assert failed(run) == ["checkpoint"]
