@@ -54,13 +54,13 @@ from coopledger.protocol import (
     Entry,
     ValidationError,
     Value,
+    acks_due,
     bundle_header,
     bundle_record,
     bundle_trailer,
     decode_entry,
+    entry_author,
 )
-from coopledger.protocol._alerts import acks_due
-from coopledger.protocol._sync import entry_author
 
 from ._alerts_seen import LastSeen
 from ._alerts_wire import ALERT_PROTOCOL as ALERT_PROTOCOL

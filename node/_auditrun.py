@@ -54,20 +54,25 @@ from dataclasses import dataclass, field
 
 from coopledger import crypto
 from coopledger.protocol import (
+    CHECKPOINT_KIND,
+    MANDATE_REASON_CODES,
+    MAX_CHECKS,
     BrokenChain,
+    Economy,
     Entry,
+    Federation,
+    Invalid,
     LedgerState,
+    Metrics,
     Quantity,
     ValidationError,
+    compute_metrics,
     decode_entry,
+    drawn_coops,
     entry_id,
+    utc_date,
     validate_chain,
 )
-from coopledger.protocol._audit import drawn_coops
-from coopledger.protocol._economy import Economy, Federation, Invalid, utc_date
-from coopledger.protocol._kinds import CHECKPOINT_KIND, MAX_CHECKS
-from coopledger.protocol._mandates import REASON_CODES as MANDATE_REASON_CODES
-from coopledger.protocol._metrics import Metrics, compute_metrics
 
 from ._store import Store
 from ._verify import Verifier
