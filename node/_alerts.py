@@ -1,6 +1,6 @@
 """The node's side of solidarity alerts (SPEC §14.6, docs/alerts.md).
 
-protocol/_alerts.py judges alerts; this module makes them arrive and answers them:
+protocol/commons/_alerts.py judges alerts; this module makes them arrive and answers them:
 
 1. **Auto-ack.** Whenever entries reach the store (gossip, sync, a bundle, an alert
    push, our own appends: the store's ``on_new`` calls ``wake``), the desk asks the

@@ -357,7 +357,7 @@ def _names_federation(store: Store, eco: Economy, entry_hex: str, federation: by
 
 def metrics(store: Store, *, federation: bytes | None = None, period: str | None = None,
             coop: bytes | None = None, as_of: int | None = None) -> dict[str, Any]:
-    """The sovereignty metrics (protocol/_metrics.py) of one month (default: the month
+    """The sovereignty metrics (protocol/commons/_metrics.py) of one month (default: the month
     of ``as_of``, i.e. this month) over the applied entries."""
     if period is None:
         moment = datetime.datetime.fromtimestamp(_when(as_of) / 1000, datetime.UTC)

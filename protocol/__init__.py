@@ -4,22 +4,6 @@ Canonical encoding (``encode``/``decode``), the entry envelope and its validatio
 entry kinds and their schemas, and the deterministic fold into a ``LedgerState``.
 """
 
-from ._alerts import ALERT_WINDOW_MS as ALERT_WINDOW_MS
-from ._alerts import Ack as Ack
-from ._alerts import Alert as Alert
-from ._alerts import Alerts as Alerts
-from ._alerts import Delivery as Delivery
-from ._alerts import Pledge as Pledge
-from ._alerts import acks_due as acks_due
-from ._audit import MAX_SANCTION_DAYS as MAX_SANCTION_DAYS
-from ._audit import Audits as Audits
-from ._audit import Checkpoint as Checkpoint
-from ._audit import Circle as Circle
-from ._audit import Cosign as Cosign
-from ._audit import Report as Report
-from ._audit import Sanction as Sanction
-from ._audit import drawn_coops as drawn_coops
-from ._audit import recent_quarters as recent_quarters
 from ._bundle import BUNDLE_MAGIC as BUNDLE_MAGIC
 from ._bundle import RECORD_ENTRY as RECORD_ENTRY
 from ._bundle import BundleDamage as BundleDamage
@@ -34,14 +18,6 @@ from ._codec import decode as decode
 from ._codec import encode as encode
 from ._decimal import DecimalFormatError as DecimalFormatError
 from ._decimal import Quantity as Quantity
-from ._economy import COMMONS_KINDS as COMMONS_KINDS
-from ._economy import ECONOMY_KINDS as ECONOMY_KINDS
-from ._economy import Economy as Economy
-from ._economy import Federation as Federation
-from ._economy import Invalid as Invalid
-from ._economy import Transfer as Transfer
-from ._economy import compute_economy as compute_economy
-from ._economy import utc_date as utc_date
 from ._entry import ENTRY_VERSION as ENTRY_VERSION
 from ._entry import GENESIS_KIND as GENESIS_KIND
 from ._entry import MAX_ENTRY_SIZE as MAX_ENTRY_SIZE
@@ -79,11 +55,6 @@ from ._fold import NeedsRebuild as NeedsRebuild
 from ._fold import checkpoint_holds as checkpoint_holds
 from ._fold import fold as fold
 from ._fold import fold_source as fold_source
-from ._governance import DEFAULT_POLICY as DEFAULT_POLICY
-from ._identity import ROOT as ROOT
-from ._identity import Identities as Identities
-from ._identity import KeyRecord as KeyRecord
-from ._identity import attributed as attributed
 from ._kinds import ALERT_NEEDS as ALERT_NEEDS
 from ._kinds import CHECKPOINT_KIND as CHECKPOINT_KIND
 from ._kinds import COSIGN_KIND as COSIGN_KIND
@@ -116,19 +87,6 @@ from ._kinds import default_rules_value as default_rules_value
 from ._kinds import is_known_kind as is_known_kind
 from ._kinds import key_proof_message as key_proof_message
 from ._kinds import validate_body as validate_body
-from ._lottery import LOTTERY_CONTEXT as LOTTERY_CONTEXT
-from ._lottery import MAX_BEACONS as MAX_BEACONS
-from ._lottery import MAX_SEATS as MAX_SEATS
-from ._lottery import Beacon as Beacon
-from ._lottery import Candidate as Candidate
-from ._lottery import Draw as Draw
-from ._lottery import Lottery as Lottery
-from ._lottery import verify as _verify
-from ._mandates import REASON_CODES as _MANDATE_REASON_CODES
-from ._mandates import Assignment as Assignment
-from ._mandates import Mandate as Mandate
-from ._metrics import Metrics as Metrics
-from ._metrics import compute_metrics as compute_metrics
 from ._proofs import MAX_PROOF_BYTES as MAX_PROOF_BYTES
 from ._proofs import PROOF_FORMAT as PROOF_FORMAT
 from ._proofs import Checked as Checked
@@ -141,11 +99,6 @@ from ._proofs import dumps as _dumps
 from ._proofs import make_consistency as make_consistency
 from ._proofs import make_fork as make_fork
 from ._proofs import make_inclusion as make_inclusion
-from ._proposals import Count as Count
-from ._proposals import Decision as Decision
-from ._proposals import Proposal as Proposal
-from ._proposals import counted_positions as counted_positions
-from ._proposals import tally as tally
 from ._state import TOTAL_KEYS as TOTAL_KEYS
 from ._state import AuthorState as AuthorState
 from ._state import ForkProof as ForkProof
@@ -169,8 +122,54 @@ from ._sync_messages import MAX_WANT as MAX_WANT
 from ._sync_messages import SYNC_PROTOCOL_ID as SYNC_PROTOCOL_ID
 from ._sync_messages import WINDOW as WINDOW
 from ._sync_messages import Head as Head
+from .commons import ALERT_WINDOW_MS as ALERT_WINDOW_MS
+from .commons import COMMONS_KINDS as COMMONS_KINDS
+from .commons import DEFAULT_POLICY as DEFAULT_POLICY
+from .commons import ECONOMY_KINDS as ECONOMY_KINDS
+from .commons import LOTTERY_CONTEXT as LOTTERY_CONTEXT
+from .commons import MANDATE_REASON_CODES as MANDATE_REASON_CODES
+from .commons import MAX_BEACONS as MAX_BEACONS
+from .commons import MAX_SANCTION_DAYS as MAX_SANCTION_DAYS
+from .commons import MAX_SEATS as MAX_SEATS
+from .commons import ROOT as ROOT
+from .commons import Ack as Ack
+from .commons import Alert as Alert
+from .commons import Alerts as Alerts
+from .commons import Assignment as Assignment
+from .commons import Audits as Audits
+from .commons import Beacon as Beacon
+from .commons import Candidate as Candidate
+from .commons import Checkpoint as Checkpoint
+from .commons import Circle as Circle
+from .commons import Cosign as Cosign
+from .commons import Count as Count
+from .commons import Decision as Decision
+from .commons import Delivery as Delivery
+from .commons import Draw as Draw
+from .commons import Economy as Economy
+from .commons import Federation as Federation
+from .commons import Identities as Identities
+from .commons import Invalid as Invalid
+from .commons import KeyRecord as KeyRecord
+from .commons import Lottery as Lottery
+from .commons import Mandate as Mandate
+from .commons import Metrics as Metrics
+from .commons import Pledge as Pledge
+from .commons import Proposal as Proposal
+from .commons import Report as Report
+from .commons import Sanction as Sanction
+from .commons import Transfer as Transfer
+from .commons import acks_due as acks_due
+from .commons import attributed as attributed
+from .commons import compute_economy as compute_economy
+from .commons import compute_metrics as compute_metrics
+from .commons import counted_positions as counted_positions
+from .commons import drawn_coops as drawn_coops
+from .commons import recent_quarters as recent_quarters
+from .commons import tally as tally
+from .commons import utc_date as utc_date
+from .commons import verify as _verify
 
 # Names that would be ambiguous at the package level under their module's own name.
-MANDATE_REASON_CODES = _MANDATE_REASON_CODES  # the reason codes of SPEC §13.4, §13.5
 dump_proof = _dumps                            # a proof document as its file's text
 verify_draw = _verify                          # recompute a lottery's draw (§13.6)
