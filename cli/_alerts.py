@@ -20,16 +20,14 @@ import typer
 from coopledger.node import _econview as econview
 from coopledger.node._alerts import write_alert_bundle
 from coopledger.node._govview import identity_of
-from coopledger.protocol import ALERT_WINDOW_MS
-from coopledger.protocol._kinds import ALERT_NEEDS
+from coopledger.protocol import ALERT_NEEDS, ALERT_WINDOW_MS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
 from ._govcommon import economy, view, write
 from ._render import print_json
 
 if TYPE_CHECKING:
-    from coopledger.protocol._alerts import Alert
-    from coopledger.protocol._economy import Economy
+    from coopledger.protocol import Alert, Economy
 
 MAX_WHAT = 4000       # alert.raise what (SPEC §14.6)
 MAX_ANSWER = 2000     # pledge and delivered what

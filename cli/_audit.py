@@ -26,10 +26,16 @@ from coopledger.node import Home, Store, now_ms
 from coopledger.node import _econview as econview
 from coopledger.node._govview import identity_of
 from coopledger.node._govview_audit import resolve_circle
-from coopledger.protocol import CHECKPOINT_KIND
-from coopledger.protocol._audit import MAX_SANCTION_DAYS, drawn_coops
-from coopledger.protocol._kinds import MAX_CHECKS, MAX_FINDINGS, MAX_POOL
-from coopledger.protocol._lottery import MAX_BEACONS, MAX_SEATS
+from coopledger.protocol import (
+    CHECKPOINT_KIND,
+    MAX_BEACONS,
+    MAX_CHECKS,
+    MAX_FINDINGS,
+    MAX_POOL,
+    MAX_SANCTION_DAYS,
+    MAX_SEATS,
+    drawn_coops,
+)
 
 from ._common import (
     HomeOpt,
@@ -46,9 +52,7 @@ from ._govcommon import coop_label, view, write
 from ._render import entry_json, print_json
 
 if TYPE_CHECKING:
-    from coopledger.protocol import Entry
-    from coopledger.protocol._audit import Circle
-    from coopledger.protocol._economy import Economy, Federation
+    from coopledger.protocol import Circle, Economy, Entry, Federation
 
 T = TypeVar("T")
 DAY_MS = 86_400_000

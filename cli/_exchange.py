@@ -29,8 +29,7 @@ from coopledger.node._tabular import (
     parse_csv,
 )
 from coopledger.node._valueflows import document, dumps
-from coopledger.protocol import Entry, LedgerState, ValidationError
-from coopledger.protocol._identity import attributed
+from coopledger.protocol import Entry, LedgerState, ValidationError, attributed
 
 from ._client import ApiFailure, running_node
 from ._common import (
@@ -332,7 +331,7 @@ def print_entries_csv(held: Sequence[Entry], names: Mapping[bytes, str | None],
 
 def print_state_csv(state: LedgerState, only: bytes | None) -> None:
     """``coop state --csv``: the totals, one row per (co-op, kind, key)."""
-    from coopledger.protocol._state import TOTAL_KEYS
+    from coopledger.protocol import TOTAL_KEYS
 
     rows: list[dict[str, object]] = []
     for a in sorted(state.authors):

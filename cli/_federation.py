@@ -33,11 +33,11 @@ from coopledger.protocol import (
     NEED_WHERE,
     SURPLUS_WHAT,
     UNIT_KINDS,
+    UNIT_NAME_PATTERN,
     DecimalFormatError,
     Quantity,
     default_rules_value,
 )
-from coopledger.protocol._kinds import UNIT_NAME_PATTERN
 
 from ._client import ApiFailure, running_node
 from ._common import (
@@ -54,7 +54,7 @@ from ._common import (
 from ._render import entry_json, print_json
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy, Federation
+    from coopledger.protocol import Economy, Federation
 
 DAY_MS = 86_400_000
 UNIT_NAME = UNIT_NAME_PATTERN

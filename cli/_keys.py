@@ -27,9 +27,14 @@ from coopledger.crypto import SecretKey, is_sealed, verify
 from coopledger.node import AppendError, Home, HomeError, KeyLocked, Store, now_ms
 from coopledger.node import _econview as econview
 from coopledger.node._home import read_secret_file, write_secret_file
-from coopledger.protocol import GENESIS_KIND, ValidationError
-from coopledger.protocol._identity import ROOT
-from coopledger.protocol._kinds import KEY_POWERS, REVOKE_REASONS, key_proof_message
+from coopledger.protocol import (
+    GENESIS_KIND,
+    KEY_POWERS,
+    REVOKE_REASONS,
+    ROOT,
+    ValidationError,
+    key_proof_message,
+)
 
 from ._client import running_node
 from ._common import (
@@ -48,7 +53,7 @@ from ._govcommon import view, write
 from ._render import entry_json, print_json
 
 if TYPE_CHECKING:
-    from coopledger.protocol._identity import Identities, KeyRecord
+    from coopledger.protocol import Identities, KeyRecord
 
 key_app = typer.Typer(
     help="A co-op's keys: one per device, a spare kept offline, delegates' keys.\n\n"

@@ -23,16 +23,15 @@ import typer
 from coopledger.node import Home, Store
 from coopledger.node import _econview as econview
 from coopledger.node._govview import identity_of
-from coopledger.protocol._kinds import MAX_POOL
-from coopledger.protocol._lottery import MAX_BEACONS, MAX_SEATS, verify
+from coopledger.protocol import MAX_BEACONS, MAX_POOL, MAX_SEATS
+from coopledger.protocol import verify_draw as verify
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
 from ._govcommon import view, write
 from ._render import print_json
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
-    from coopledger.protocol._lottery import Lottery
+    from coopledger.protocol import Economy, Lottery
 
 MAX_TEXT = 100           # a candidate's name, a role (SPEC §13.1)
 

@@ -24,12 +24,7 @@ import typer
 
 from coopledger.node import Home, Store, now_ms
 from coopledger.node import _econview as econview
-from coopledger.protocol._kinds import (
-    MANDATE_ACTIONS,
-    METHODS,
-    UNIT_NAME_PATTERN,
-    VERDICTS,
-)
+from coopledger.protocol import MANDATE_ACTIONS, METHODS, UNIT_NAME_PATTERN, VERDICTS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
 from ._common import parse_time as _parse_time
@@ -37,8 +32,7 @@ from ._govcommon import view, write
 from ._render import print_json
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy, Federation
-    from coopledger.protocol._mandates import Assignment, Mandate
+    from coopledger.protocol import Assignment, Economy, Federation, Mandate
 
 DAY_MS = 86_400_000
 MAX_TITLE = 100

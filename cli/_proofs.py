@@ -17,8 +17,8 @@ import typer
 
 from coopledger.node._checkpoints import entry_by_id
 from coopledger.node._econview import LookupFailed
-from coopledger.protocol import ProofError, check_proof
-from coopledger.protocol._proofs import MAX_PROOF_BYTES, dumps
+from coopledger.protocol import MAX_PROOF_BYTES, ProofError, check_proof
+from coopledger.protocol import dump_proof as dumps
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
 from ._govcommon import view, write

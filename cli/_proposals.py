@@ -27,9 +27,7 @@ from rich.table import Table
 from coopledger.node import Store, now_ms
 from coopledger.node import _econview as econview
 from coopledger.node import _govview_proposals as views
-from coopledger.protocol._entry import MAX_REFS
-from coopledger.protocol._kinds import OUTCOMES, STANCES
-from coopledger.protocol._proposals import counted_positions, tally
+from coopledger.protocol import MAX_REFS, OUTCOMES, STANCES, counted_positions, tally
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, out
 from ._govcommon import coop_label as _name
@@ -40,9 +38,7 @@ from ._mandates import mandate_refs
 from ._render import print_json
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
-    from coopledger.protocol._lottery import Lottery
-    from coopledger.protocol._proposals import Proposal
+    from coopledger.protocol import Economy, Lottery, Proposal
 
 # -- options ----------------------------------------------------------------------------
 

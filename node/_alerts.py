@@ -1,6 +1,6 @@
 """The node's side of solidarity alerts (SPEC §14.6, docs/alerts.md).
 
-protocol/_alerts.py judges alerts; this module makes them arrive and answers them:
+protocol/commons/_alerts.py judges alerts; this module makes them arrive and answers them:
 
 1. **Auto-ack.** Whenever entries reach the store (gossip, sync, a bundle, an alert
    push, our own appends: the store's ``on_new`` calls ``wake``), the desk asks the
@@ -54,13 +54,13 @@ from coopledger.protocol import (
     Entry,
     ValidationError,
     Value,
+    acks_due,
     bundle_header,
     bundle_record,
     bundle_trailer,
     decode_entry,
+    entry_author,
 )
-from coopledger.protocol._alerts import acks_due
-from coopledger.protocol._sync import entry_author
 
 from ._alerts_seen import LastSeen
 from ._alerts_wire import ALERT_PROTOCOL as ALERT_PROTOCOL

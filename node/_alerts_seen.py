@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from coopledger.protocol._sync import entry_author
+from coopledger.protocol import entry_author
 
 from ._clock import now_ms
 

@@ -56,8 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from coopledger.protocol import Entry
-from coopledger.protocol._sync import entry_author
+from coopledger.protocol import Entry, entry_author
 
 from ._clock import now_ms
 from ._errors import HomeError, NodeError
@@ -65,7 +64,7 @@ from ._errors import HomeError, NodeError
 if TYPE_CHECKING:
     import trio
 
-    from coopledger.protocol._identity import Identities
+    from coopledger.protocol import Identities
 
     from ._store import Store
 

@@ -54,6 +54,7 @@ import trio
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
     MAX_ENTRY_SIZE,
+    MAX_WANT,
     Entry,
     LedgerState,
     LocalHeads,
@@ -61,10 +62,9 @@ from coopledger.protocol import (
     ValidationError,
     Value,
     decode_entry,
+    entry_author,
     verify_signature,
 )
-from coopledger.protocol._sync import entry_author
-from coopledger.protocol._sync_messages import MAX_WANT
 
 from ._alerts import ALERT_PROTOCOL, AlertDesk, IdleDesk
 from ._astore import AsyncStore

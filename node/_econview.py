@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import importlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol import Entry, Quantity
+from coopledger.protocol import Entry, Quantity, compute_metrics
 
 from ._clock import now_ms
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy, Federation, Transfer
+    from coopledger.protocol import Economy, Federation, Transfer
 
     from ._store import Store
 
@@ -358,11 +357,8 @@ def _names_federation(store: Store, eco: Economy, entry_hex: str, federation: by
 
 def metrics(store: Store, *, federation: bytes | None = None, period: str | None = None,
             coop: bytes | None = None, as_of: int | None = None) -> dict[str, Any]:
-    """The sovereignty metrics (protocol/_metrics.py) of one month (default: the month
+    """The sovereignty metrics (protocol/commons/_metrics.py) of one month (default: the month
     of ``as_of``, i.e. this month) over the applied entries."""
-    # Imported when used: the metrics are a later stage of the protocol, and the
-    # other views (and the API) do not need them.
-    compute_metrics = importlib.import_module("coopledger.protocol._metrics").compute_metrics
     if period is None:
         moment = datetime.datetime.fromtimestamp(_when(as_of) / 1000, datetime.UTC)
         period = f"{moment.year:04d}-{moment.month:02d}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ._econview import LookupFailed, economy, resolve_coop, resolve_federation
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
+    from coopledger.protocol import Economy
 
     from ._store import Store
 

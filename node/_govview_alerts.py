@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol._alerts import Alert
+from coopledger.protocol import Alert
 
 from ._alerts_seen import Sighting, read_last_seen
 from ._clock import now_ms
@@ -25,7 +25,7 @@ from ._econview import LookupFailed, coop_names, economy, resolve_federation, re
 from ._govview import GovView, flag, who
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
+    from coopledger.protocol import Economy
 
     from ._store import Store
 

@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol._audit import (
+from coopledger.protocol import (
     Checkpoint,
     Circle,
     Cosign,
@@ -44,8 +44,7 @@ from ._govview import GovView
 from ._govview import who as _who
 
 if TYPE_CHECKING:
-    from coopledger.protocol._audit import Audits
-    from coopledger.protocol._economy import Economy
+    from coopledger.protocol import Audits, Economy
 
     from ._store import Store
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol._identity import attributed
+from coopledger.protocol import attributed
 
 from ._econview import LookupFailed, coop_names, economy, resolve_coop
 from ._govview import GovView
 
 if TYPE_CHECKING:
-    from coopledger.protocol._identity import KeyRecord
+    from coopledger.protocol import KeyRecord
 
     from ._store import Store
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol._lottery import LOTTERY_CONTEXT, Beacon, Candidate, Draw, Lottery
+from coopledger.protocol import LOTTERY_CONTEXT, Beacon, Candidate, Draw, Lottery
 
 from ._econview import (
     LookupFailed,
@@ -29,7 +29,7 @@ from ._econview import (
 from ._govview import GovView
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
+    from coopledger.protocol import Economy
 
     from ._store import Store
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol._governance import DEFAULT_POLICY
+from coopledger.protocol import DEFAULT_POLICY
 
 from ._clock import now_ms
 from ._econview import LookupFailed, coop_names, economy, resolve_coop, resolve_federation
@@ -31,8 +31,7 @@ from ._govview import scope as _scope
 from ._govview import who as _who
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
-    from coopledger.protocol._mandates import Assignment, Mandate
+    from coopledger.protocol import Assignment, Economy, Mandate
 
     from ._store import Store
 

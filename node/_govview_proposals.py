@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from coopledger.protocol._proposals import tally
+from coopledger.protocol import tally
 
 from ._econview import LookupFailed, coop_names, economy
 from ._econview import resolve_id as _resolve_id
@@ -32,8 +32,7 @@ from ._govview import scope as _scope
 from ._govview import who as _who
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
-    from coopledger.protocol._proposals import Count, Decision, Proposal
+    from coopledger.protocol import Count, Decision, Economy, Proposal
 
     from ._store import Store
 

@@ -28,8 +28,7 @@ import platformdirs
 
 from coopledger import crypto
 from coopledger.crypto import KeyFileError, SecretKey, WrongPassphrase
-from coopledger.protocol import GENESIS_KIND, Entry, create_entry
-from coopledger.protocol._kinds import key_proof_message
+from coopledger.protocol import GENESIS_KIND, Entry, create_entry, key_proof_message
 
 from ._clock import now_ms
 from ._errors import HomeError, KeyLocked

@@ -33,8 +33,13 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from coopledger.protocol import DecimalFormatError, Quantity, ValidationError
-from coopledger.protocol._kinds import SCHEMAS, validate_body
+from coopledger.protocol import (
+    SCHEMAS,
+    DecimalFormatError,
+    Quantity,
+    ValidationError,
+    validate_body,
+)
 
 from ._errors import NodeError
 

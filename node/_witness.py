@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from coopledger.protocol import CHECKPOINT_KIND, COSIGN_KIND
-from coopledger.protocol._audit import drawn_coops, recent_quarters
-from coopledger.protocol._economy import utc_date
+from coopledger.protocol import CHECKPOINT_KIND, COSIGN_KIND, drawn_coops, recent_quarters, utc_date
 
 from ._clock import now_ms
 from ._econview import economy

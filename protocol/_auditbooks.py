@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ._economy import Economy, Federation, utc_date
 from ._entry import Entry
 from ._errors import LedgerError
 from ._state import LedgerState
+from .commons import Economy, Federation, utc_date
 
 # The audit.report schema's limit on a check's detail (characters).
 MAX_DETAIL = 2000

@@ -56,7 +56,6 @@ from collections.abc import Iterable, Sequence
 
 from coopledger import crypto
 
-from ._audit import drawn_coops
 from ._auditbooks import DAY_MS, LIST_LIMIT, clip, listing, month_start, plural, short
 from ._auditbooks import MAX_DETAIL as MAX_DETAIL
 from ._auditbooks import AuditContext as AuditContext
@@ -70,12 +69,18 @@ from ._auditbooks import quarter_bounds as quarter_bounds
 from ._auditbooks import quarter_months as quarter_months
 from ._auditbooks import quarter_of as quarter_of
 from ._decimal import Quantity
-from ._economy import Economy, Invalid, utc_date
 from ._entry import Entry, decode_entry, entry_id, validate_chain
 from ._errors import BrokenChain, ValidationError
 from ._kinds import CHECKPOINT_KIND, MAX_CHECKS
-from ._mandates import REASON_CODES as MANDATE_REASON_CODES
-from ._metrics import Metrics, compute_metrics
+from .commons import (
+    MANDATE_REASON_CODES,
+    Economy,
+    Invalid,
+    Metrics,
+    compute_metrics,
+    drawn_coops,
+    utc_date,
+)
 
 CHECK_NAMES = ("chains-and-signatures", "no-forks", "checkpoint", "balances-reconcile",
                "transfers-confirmed", "mandates", "fund-reports", "metrics", "exceptions")

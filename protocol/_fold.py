@@ -1,6 +1,6 @@
 """The fold: which held entries apply, in which order, and what state they give.
 
-Rules (DESIGN.md §3). For each author, entries apply in seq order as a contiguous
+Rules (SPEC.md §5). For each author, entries apply in seq order as a contiguous
 prefix from seq 1, and the entry at seq s applies only if:
 
 1. it is the only entry held at (author, s) and no seq below s is forked: the lowest

@@ -24,9 +24,9 @@ from coopledger import crypto
 
 from ._codec import Value, encode
 from ._decimal import ZERO, Quantity
-from ._economy import COMMONS_KINDS, Economy, compute_economy
 from ._entry import GENESIS_KIND, Entry
 from ._kinds import is_known_kind
+from .commons import COMMONS_KINDS, Economy, compute_economy
 
 STATE_VERSION = 1
 

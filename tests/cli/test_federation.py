@@ -14,7 +14,7 @@ from fake_node import serving
 from coopledger.cli import _federation
 from coopledger.cli._federation import default_rules
 from coopledger.node import Home
-from coopledger.protocol._economy import DEFAULT_RULES
+from coopledger.protocol.commons import DEFAULT_RULES
 
 
 def swap(run: Run, src: Path, dst: Path) -> None:

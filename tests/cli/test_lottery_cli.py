@@ -16,7 +16,7 @@ from fake_node import serving
 
 from coopledger.node import Home
 from coopledger.node import _govview as govview
-from coopledger.protocol._lottery import verify
+from coopledger.protocol.commons import verify
 
 
 def sync(run: Run, *homes: Path) -> None:

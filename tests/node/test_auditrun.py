@@ -23,8 +23,8 @@ from coopledger.node import _auditrun as auditrun
 from coopledger.node._auditrun import CHECK_NAMES, AuditError, AuditRun, run_audit
 from coopledger.protocol import Entry, create_entry
 from coopledger.protocol import _auditchecks as auditchecks
-from coopledger.protocol._economy import Economy
 from coopledger.protocol._kinds import MAX_CHECKS, key_proof_message, validate_body
+from coopledger.protocol.commons import Economy
 
 DAY = 86_400_000
 T0 = int(datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC).timestamp() * 1000)

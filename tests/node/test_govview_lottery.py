@@ -17,7 +17,7 @@ from coopledger.node import Store
 from coopledger.node import _govview as govview
 from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
-from coopledger.protocol._lottery import verify
+from coopledger.protocol.commons import verify
 
 TOKEN = "ef" * 32
 

@@ -21,7 +21,7 @@ from econkit import Coop, all_entries, applied
 
 from coopledger import crypto
 from coopledger.protocol import Entry
-from coopledger.protocol._economy import Economy, compute_economy
+from coopledger.protocol.commons import Economy, compute_economy
 
 PERIOD = "2023-Q4"           # econkit's T0 is 2023-11-14
 OK_CHECKS = [{"name": "chains", "ok": True}, {"name": "balances", "ok": True,

@@ -23,7 +23,7 @@ from typing import Any
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import Entry, create_entry, fold
-from coopledger.protocol._economy import DEFAULT_RULES, Economy, Rules, compute_economy
+from coopledger.protocol.commons import DEFAULT_RULES, Economy, Rules, compute_economy
 
 KEYS = [SecretKey(bytes([0xA0 + i]) * 32) for i in range(8)]
 T0 = 1_700_000_000_000          # 2023-11-14T22:13:20Z

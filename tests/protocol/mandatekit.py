@@ -21,8 +21,8 @@ from econkit import DAY, SECOND, Coop, all_entries, tick
 
 from coopledger.crypto import SecretKey
 from coopledger.protocol import Entry
-from coopledger.protocol._economy import Economy, compute_economy
 from coopledger.protocol._kinds import key_proof_message
+from coopledger.protocol.commons import Economy, compute_economy
 
 
 def delegate_key(issuer: Coop, key: SecretKey, *, power: str = "delegate",

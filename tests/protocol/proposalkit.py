@@ -17,8 +17,7 @@ from typing import Any
 from econkit import Coop, all_entries
 
 from coopledger.protocol import Entry
-from coopledger.protocol._economy import Economy, compute_economy
-from coopledger.protocol._governance import Governance
+from coopledger.protocol.commons import Economy, Governance, compute_economy
 
 
 def _add(c: Coop, kind: str, body: dict[str, Any], ids: Iterable[Entry],

@@ -25,10 +25,9 @@ from coopledger.protocol import (
     create_entry,
     encode,
 )
-from coopledger.protocol._alerts import REASON_CODES
-from coopledger.protocol._economy import REASON_CODES as ECONOMY_CODES
-from coopledger.protocol._economy import Economy, compute_economy
-from coopledger.protocol._governance import COMMONS14_REASON_CODES
+from coopledger.protocol.commons import COMMONS14_REASON_CODES, Economy, compute_economy
+from coopledger.protocol.commons._alerts import REASON_CODES
+from coopledger.protocol.commons._economy import REASON_CODES as ECONOMY_CODES
 
 HOUR = 3_600_000
 
@@ -432,7 +431,7 @@ def test_only_invalid_alert_entries_still_show_the_value(coops: list[Coop]) -> N
 # --------------------------------------------------------------------- the codes
 
 def test_every_raised_code_is_declared() -> None:
-    text = (Path(__file__).resolve().parents[2] / "protocol" / "_alerts.py").read_text()
+    text = (Path(__file__).resolve().parents[2] / "protocol" / "commons" / "_alerts.py").read_text()
     raised = set(re.findall(r'Reject\(\s*"([a-z-]+)"', text))
     assert {"not-an-alert", "not-a-target", "already-acked", "not-a-pledge"} <= raised
     assert raised - (REASON_CODES | ECONOMY_CODES) == set()

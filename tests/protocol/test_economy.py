@@ -23,7 +23,7 @@ from econkit import (
 
 from coopledger.crypto import sha256
 from coopledger.protocol import Entry, Quantity, encode
-from coopledger.protocol._economy import (
+from coopledger.protocol.commons import (
     DEFAULT_RULES,
     ECONOMY_KINDS,
     Economy,

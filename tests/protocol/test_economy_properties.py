@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coopledger.protocol import Entry, Quantity, encode, fold
-from coopledger.protocol._economy import (
+from coopledger.protocol.commons import (
     DEFAULT_RULES,
     ECONOMY_KINDS,
     Economy,

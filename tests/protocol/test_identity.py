@@ -14,16 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coopledger.protocol import BadBody, Entry, Quantity, create_entry
-from coopledger.protocol._economy import compute_economy
-from coopledger.protocol._identity import (
-    REASON_CODES,
+from coopledger.protocol._kinds import key_proof_message
+from coopledger.protocol.commons import (
     ROOT,
     Identities,
     attributed,
+    compute_economy,
     compute_identities,
 )
-from coopledger.protocol._judge import Reject
-from coopledger.protocol._kinds import key_proof_message
+from coopledger.protocol.commons._identity import REASON_CODES
+from coopledger.protocol.commons._judge import Reject
 
 Q = Quantity.parse
 

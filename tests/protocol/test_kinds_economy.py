@@ -21,7 +21,6 @@ from coopledger.protocol import (
     BadBody,
     Quantity,
     ValidationError,
-    _economy,
     _kinds,
     create_entry,
     decode_entry,
@@ -36,6 +35,7 @@ from coopledger.protocol._kinds import (
     UNIT_NAME_PATTERN,
     Field,
 )
+from coopledger.protocol.commons import _economy
 
 KEY = SecretKey(bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
 H1 = bytes([1]) * 32

@@ -18,17 +18,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mandatekit import delegate_key, issue
 
-from coopledger.protocol import BadBody, Entry, _lottery
-from coopledger.protocol._economy import Economy, compute_economy
-from coopledger.protocol._lottery import (
+from coopledger.protocol import BadBody, Entry
+from coopledger.protocol.commons import (
     LOTTERY_CONTEXT,
     Candidate,
     Draw,
+    Economy,
     Lottery,
+    compute_economy,
     group_sizes,
     seed_of,
     verify,
 )
+from coopledger.protocol.commons import _lottery_state as _lottery
 
 VECTORS = Path(__file__).parent.parent / "vectors" / "lottery.json"
 NAMES = ("Ana", "Bo", "Chen", "Dee", "Eli", "Fa", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lu")

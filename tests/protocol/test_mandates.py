@@ -34,9 +34,8 @@ from mandatekit import (
 )
 
 from coopledger.protocol import Entry
-from coopledger.protocol import _mandates as mandates
-from coopledger.protocol._economy import compute_economy
-from coopledger.protocol._governance import GOVERNANCE_REASON_CODES
+from coopledger.protocol.commons import GOVERNANCE_REASON_CODES, compute_economy
+from coopledger.protocol.commons import _mandates as mandates
 
 TRANSFER = [{"do": "transfer", "unit": "hour", "max": "5"}]
 SURPLUS = [{"do": "surplus"}]

@@ -11,9 +11,9 @@ from econkit import KEYS, Coop, all_entries, applied, federation, reset_clock
 from mandatekit import delegate_key
 
 from coopledger.protocol import Quantity, encode
-from coopledger.protocol._economy import compute_economy
-from coopledger.protocol._metrics import (
+from coopledger.protocol.commons import (
     Metrics,
+    compute_economy,
     compute_metrics,
     period_bounds,
     share,

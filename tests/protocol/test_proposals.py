@@ -26,11 +26,16 @@ from proposalkit import (
 )
 
 from coopledger.protocol import Entry, encode
-from coopledger.protocol import _proposals as proposals_module
-from coopledger.protocol._economy import compute_economy
-from coopledger.protocol._governance import GOVERNANCE_REASON_CODES
 from coopledger.protocol._kinds import key_proof_message
-from coopledger.protocol._proposals import REASON_CODES, Proposal, dowdall, tally
+from coopledger.protocol.commons import (
+    GOVERNANCE_REASON_CODES,
+    Proposal,
+    compute_economy,
+    dowdall,
+    tally,
+)
+from coopledger.protocol.commons import _proposals as proposals_module
+from coopledger.protocol.commons._proposals import REASON_CODES
 
 
 @pytest.fixture(autouse=True)

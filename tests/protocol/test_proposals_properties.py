@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from proposalkit import decide, position, propose, set_policy
 
-from coopledger.protocol._economy import compute_economy
+from coopledger.protocol.commons import compute_economy
 
 STANCES = ("agree", "disagree", "block", "abstain")
 METHODS = ("consensus", "consent", "majority", "dowdall")

@@ -71,7 +71,7 @@ from coopledger.protocol import (
     fold,
     open_entry,
 )
-from coopledger.protocol._economy import DEFAULT_RULES
+from coopledger.protocol.commons import DEFAULT_RULES
 
 T0 = 1_700_000_000_000
 MINUTE = 60_000

@@ -29,11 +29,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ._audit import recent_quarters
-from ._codec import Value
-from ._decimal import ZERO, DecimalFormatError, Quantity
-from ._economy import Economy, utc_date
-from ._entry import Entry
+from .._codec import Value
+from .._decimal import ZERO, DecimalFormatError, Quantity
+from .._entry import Entry
+from ._audit_state import recent_quarters
+from ._commons import Economy
+from ._economy_state import utc_date
 
 SHARE_PLACES = 4
 NOTE_LISTS_AT_MOST = 10   # co-ops named in transparency_note; the rest are counted

@@ -1,5 +1,6 @@
-"""Solidarity alerts on the commons' timeline (SPEC §14.6): an alert, the 48-hour clock
-it starts, and the acknowledgements, pledges and deliveries that answer it.
+"""The alerts area: solidarity alerts on the commons' timeline (SPEC §14.6): an alert,
+the 48-hour clock it starts, and the acknowledgements, pledges and deliveries that
+answer it.
 
 A co-op in trouble (a flood, an eviction, a broken press the week before the harvest)
 raises an alert to the co-ops of its federations. Every node that holds the raise and
@@ -42,134 +43,23 @@ A worked example (keys ``a``, ``b``, ``c`` of co-ops in one federation; ``a`` ra
 Pure: no clock, no I/O. Time comes in as ``now_ms`` where a view needs it.
 """
 
+
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from ._codec import Value
-from ._entry import Entry
+from .._entry import Entry
+from .._kinds import ALERT_KINDS, ALERT_NEEDS
+from ._alerts_state import ALERT_WINDOW_MS, Ack, Alert, Delivery, Pledge
+from ._area import Area, Handler, Machine
+from ._commons import Economy
 from ._judge import Body, Reject, short
-from ._kinds import ALERT_NEEDS
 
-if TYPE_CHECKING:
-    from ._economy import Economy, _Machine
-
-# 48 hours: long enough for a node that is only switched on in the evening, or a
-# bundle carried across town, to answer; short enough that "not reached" still means
-# someone should pick up a phone.
-ALERT_WINDOW_MS = 48 * 3_600_000
 # Codes new in this module; ``not-a-federation``, ``not-a-member`` and ``malformed``
 # are the economy's (SPEC §12.4).
 REASON_CODES: frozenset[str] = frozenset(
     ("not-an-alert", "not-a-target", "already-acked", "not-a-pledge"))
 FLAG_CODES: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Ack:
-    """The first valid ``alert.ack`` of one target."""
-
-    coop: bytes     # the target's identity
-    entry: bytes    # the ack's id
-    ts: int
-    late: bool      # ts > the alert's deadline
-
-    def to_value(self) -> list[Value]:
-        return [self.coop.hex(), self.entry.hex(), self.ts, self.late]
-
-
-@dataclass(frozen=True, slots=True)
-class Pledge:
-    coop: bytes
-    entry: bytes
-    ts: int
-    what: str
-    need: str | None
-
-    def to_value(self) -> list[Value]:
-        return [self.entry.hex(), self.coop.hex(), self.need]
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    coop: bytes
-    entry: bytes
-    ts: int
-    what: str
-    pledge: bytes | None   # the pledge it fulfils (same co-op, same alert)
-
-    def to_value(self) -> list[Value]:
-        return [self.entry.hex(), self.coop.hex(),
-                None if self.pledge is None else self.pledge.hex()]
-
-
-@dataclass(slots=True)
-class Alert:
-    """A valid ``alert.raise`` and what answered it, in timeline order."""
-
-    id: bytes
-    raiser: bytes                       # the identity it acts for
-    author: bytes                       # the key that signed it
-    ts: int
-    deadline: int                       # ts + ALERT_WINDOW_MS
-    federations: tuple[bytes, ...]      # sorted
-    targets: tuple[bytes, ...]          # identities, sorted; never the raiser
-    what: str
-    needs: tuple[str, ...]              # in ALERT_NEEDS order
-    drill: bool
-    where: str | None
-    acks: dict[bytes, Ack] = field(default_factory=dict)
-    pledges: list[Pledge] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
-
-    def unreached(self) -> list[bytes]:
-        """Targets with no valid ack (sorted). A late ack counts as reached."""
-        return [t for t in self.targets if t not in self.acks]
-
-    def acked_all(self) -> bool:
-        """Every target acknowledged (true for an alert with no targets)."""
-        return all(t in self.acks for t in self.targets)
-
-    def time_left(self, now_ms: int) -> int:
-        """Milliseconds until the deadline at ``now_ms``; 0 at and after it. An ack
-        stamped exactly at the deadline is still on time (see ``Ack.late``)."""
-        return max(0, self.deadline - now_ms)
-
-    def late(self) -> list[bytes]:
-        """Targets whose ack came after the deadline (sorted)."""
-        return [t for t in self.targets if t in self.acks and self.acks[t].late]
-
-    def to_value(self) -> dict[str, Value]:
-        return {
-            "raiser": self.raiser.hex(), "author": self.author.hex(), "ts": self.ts,
-            "deadline": self.deadline, "drill": self.drill,
-            "federations": [f.hex() for f in self.federations],
-            "needs": list(self.needs),
-            "targets": [t.hex() for t in self.targets],
-            "acks": [self.acks[t].to_value() for t in sorted(self.acks)],
-            "pledges": [p.to_value() for p in sorted(self.pledges, key=lambda p: p.entry)],
-            "deliveries": [d.to_value()
-                           for d in sorted(self.deliveries, key=lambda d: d.entry)],
-            "unreached": [t.hex() for t in self.unreached()],
-        }
-
-
-@dataclass(slots=True)
-class Alerts:
-    """Every valid raise (``Economy.gov.alerts``), in timeline order."""
-
-    by_id: dict[bytes, Alert] = field(default_factory=dict)
-    seen: bool = False  # an entry of an alert kind applied (the value is shown only then)
-
-    def get(self, alert_id: bytes) -> Alert | None:
-        return self.by_id.get(alert_id)
-
-    def to_value(self) -> dict[str, Value]:
-        """The ``alerts`` part of the economy value (SPEC §14.6): one map per valid
-        raise, keyed by its hex id. Free text (what, where) stays in the entries."""
-        return {i.hex(): self.by_id[i].to_value() for i in sorted(self.by_id)}
 
 
 def acks_due(econ: Economy, me: bytes) -> list[bytes]:
@@ -199,7 +89,7 @@ def _optional_text(b: Body, key: str) -> str | None:
     return b.text(key) if key in b.body else None
 
 
-def _raise(m: _Machine, e: Entry, b: Body) -> None:
+def _raise(m: Machine, e: Entry, b: Body) -> None:
     what, needs = b.text("what"), _needs(b)
     drill, where = b.body.get("drill"), _optional_text(b, "where")
     if not isinstance(drill, bool):
@@ -221,7 +111,7 @@ def _raise(m: _Machine, e: Entry, b: Body) -> None:
         tuple(targets), what, needs, drill, where)
 
 
-def _alert(m: _Machine, b: Body) -> Alert:
+def _alert(m: Machine, b: Body) -> Alert:
     aid = b.ref("alert")
     alert = m.gov.alerts.by_id.get(aid)
     if alert is None:
@@ -229,7 +119,7 @@ def _alert(m: _Machine, b: Body) -> Alert:
     return alert
 
 
-def _ack(m: _Machine, e: Entry, b: Body) -> None:
+def _ack(m: Machine, e: Entry, b: Body) -> None:
     alert = _alert(m, b)
     if m.actor == alert.raiser:
         raise Reject("not-a-target", "the raiser counts as acknowledged at the raise")
@@ -243,7 +133,7 @@ def _ack(m: _Machine, e: Entry, b: Body) -> None:
     alert.acks[m.actor] = Ack(m.actor, e.id, e.ts, e.ts > alert.deadline)
 
 
-def _answering(m: _Machine, b: Body) -> Alert:
+def _answering(m: Machine, b: Body) -> Alert:
     """The alert a pledge or delivery answers; its actor must be a target or the
     raiser."""
     alert = _alert(m, b)
@@ -253,7 +143,7 @@ def _answering(m: _Machine, b: Body) -> Alert:
     return alert
 
 
-def _pledge(m: _Machine, e: Entry, b: Body) -> None:
+def _pledge(m: Machine, e: Entry, b: Body) -> None:
     alert = _answering(m, b)
     what, raw = b.text("what"), b.body.get("need")
     need = raw if isinstance(raw, str) and raw in ALERT_NEEDS else None
@@ -262,7 +152,7 @@ def _pledge(m: _Machine, e: Entry, b: Body) -> None:
     alert.pledges.append(Pledge(m.actor, e.id, e.ts, what, need))
 
 
-def _delivered(m: _Machine, e: Entry, b: Body) -> None:
+def _delivered(m: Machine, e: Entry, b: Body) -> None:
     alert = _answering(m, b)
     what = b.text("what")
     pledge = None
@@ -274,9 +164,24 @@ def _delivered(m: _Machine, e: Entry, b: Body) -> None:
     alert.deliveries.append(Delivery(m.actor, e.id, e.ts, what, pledge))
 
 
-HANDLERS: dict[str, Callable[[_Machine, Entry, Body], None]] = {
+HANDLERS: dict[str, Handler] = {
     "alert.raise": _raise,
     "alert.ack": _ack,
     "alert.pledge": _pledge,
     "alert.delivered": _delivered,
 }
+
+
+def _prepare(m: Machine, entries: Sequence[Entry]) -> None:
+    """Whether the alerts value is shown (SPEC §14.6)."""
+    m.gov.alerts.seen = any(e.kind in ALERT_KINDS for e in entries)
+
+
+AREA = Area(
+    name="alerts",
+    kinds=frozenset(HANDLERS),
+    handlers=HANDLERS,
+    reason_codes=REASON_CODES,
+    flag_codes=FLAG_CODES,
+    prepare=_prepare,
+)

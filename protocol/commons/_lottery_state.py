@@ -1,4 +1,5 @@
-"""Verifiable lotteries (SPEC §13.6): sortition that anyone can recompute.
+"""Verifiable lotteries (SPEC §13.6): sortition that anyone can recompute. The draw
+and the records; the rules on the timeline are the lottery area's (``_lottery``).
 
 A body (a co-op's assembly, or a federation through one of its members) announces a
 draw: a purpose, a pool of candidates ``{name, coop}``, a number of seats, the number k
@@ -38,24 +39,20 @@ The draw, step by step (``verify``):
 Pure: no clock, no I/O.
 """
 
+
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from coopledger.crypto import sha256
 
-from ._codec import Value
-from ._entry import Entry
-from ._judge import Body, Reject, body_of, short
-from ._kinds import LOTTERY_MODES
-
-if TYPE_CHECKING:
-    from ._economy import _Machine
+from .._codec import Value
+from .._entry import Entry
+from .._kinds import LOTTERY_MODES
 
 LOTTERY_CONTEXT = b"coopledger/lottery/v1\0"
-REASON_CODES = frozenset(("not-a-lottery", "own-beacon"))
 # Why a valid beacon does not count (recorded, never invalid).
 NOT_COUNTED = ("repeat", "late")
 _U64 = 1 << 64
@@ -326,45 +323,3 @@ class Lotteries:
 
     def to_value(self) -> list[Value]:
         return [self.by_id[i].to_value() for i in sorted(self.by_id)]
-
-
-# ----------------------------------------------------------------------- handlers
-
-def _announce(m: _Machine, e: Entry, b: Body) -> None:
-    body = body_of(m, b)
-    try:
-        terms = Terms.from_body(b.body)
-    except ValueError as exc:
-        raise Reject("malformed", "the body is not a lottery.announce body") from exc
-    if terms.mode == "groups" and terms.distinct_coops:
-        raise Reject("malformed", "field 'distinct_coops' applies to mode draw only")
-    m.gov.lotteries.by_id[e.id] = Lottery(e.id, body, "federation" in b.body, m.actor,
-                                          terms, e, m.eff)
-
-
-def _beacon(m: _Machine, e: Entry, b: Body) -> None:
-    lid = b.ref("lottery")
-    lot = m.gov.lotteries.by_id.get(lid)
-    if lot is None:
-        raise Reject("not-a-lottery", f"entry {short(lid)} is not a valid lottery.announce")
-    if m.actor == lot.announcer:
-        raise Reject("own-beacon", "the announcer's beacons never count: the seed must "
-                     "come from others")
-    if lot.federation:
-        m.member(m.econ.federations[lot.body], m.actor, "the beacon's co-op")
-    beacon = Beacon(e.id, m.actor, e.author, m.eff, e.ts)
-    if any(c.identity == m.actor for c in lot.counted):
-        lot.not_counted.append((beacon, "repeat"))
-    elif len(lot.counted) >= lot.terms.beacons:
-        lot.not_counted.append((beacon, "late"))
-    else:
-        lot.counted.append(beacon)
-        if len(lot.counted) == lot.terms.beacons:
-            lot.draw = verify(lot.id, lot.entry.body, [c.id for c in lot.counted])
-            lot.drawn_eff = m.eff
-
-
-HANDLERS: dict[str, Callable[[_Machine, Entry, Body], None]] = {
-    "lottery.announce": _announce,
-    "lottery.beacon": _beacon,
-}

@@ -1,5 +1,6 @@
 """Identities with several keys (SPEC §13.2): which co-op each key writes for, with
-which power, and from when until when.
+which power, and from when until when. The key table and the pre-pass that builds it
+(the identity area, ``_identity``, declares it; its reason codes are there).
 
 A co-op is an **identity**: the public key of its genesis log, its *root key*. Other
 keys join it by ``key.add`` (a node key per device, a recovery key kept offline, a
@@ -54,21 +55,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ._codec import Value
-from ._entry import Entry
+from .._codec import Value
+from .._entry import Entry
+from .._kinds import KEY_KINDS, KEY_POWERS, REVOKE_REASONS
 from ._judge import Body, Reject, short, timeline
-from ._kinds import KEY_KINDS, KEY_POWERS, REVOKE_REASONS
 
 ROOT = "root"
 # Root and recovery outrank node, which outranks delegate.
 _RANK = {ROOT: 2, "recovery": 2, "node": 1, "delegate": 0}
 POWERS = (ROOT, *KEY_POWERS)
-
-# Reason codes of SPEC §13.2 (invalid key entries; any entry by an inactive key).
-REASON_CODES = frozenset((
-    "not-a-key", "key-revoked", "key-not-active", "not-allowed-for-key", "key-in-use",
-    "already-revoked", "bad-through",
-))
 
 
 @dataclass(frozen=True, slots=True)

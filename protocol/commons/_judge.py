@@ -7,13 +7,9 @@ Pure: no clock, no I/O.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import TYPE_CHECKING
 
-from ._decimal import DecimalFormatError, Quantity
-from ._entry import Entry
-
-if TYPE_CHECKING:
-    from ._economy import _Machine
+from .._decimal import DecimalFormatError, Quantity
+from .._entry import Entry
 
 
 def short(raw: bytes) -> str:
@@ -132,13 +128,3 @@ class Body:
             raise self._bad(key, "a positive decimal")
         return q
 
-
-def body_of(m: _Machine, b: Body) -> bytes:
-    """The body an entry of SPEC §13 speaks in: the federation its optional
-    ``federation`` field names (it must exist, and the actor be a member of it), else
-    the actor's own co-op (its assembly)."""
-    if "federation" not in b.body:
-        return m.actor
-    fed = m.federation(b)
-    m.member(fed, m.actor, "the co-op")
-    return fed.id

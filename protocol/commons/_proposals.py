@@ -1,9 +1,10 @@
-"""Proposals, positions, decisions, cascades and minutes (SPEC §13.7).
+"""The proposals area: proposals, positions, decisions, cascades and minutes (SPEC
+§13.7).
 
-A **body** (a co-op's own assembly, or a federation: ``_judge.body_of``) puts a
+A **body** (a co-op's own assembly, or a federation: ``_area.body_of``) puts a
 proposal to itself, its members take positions, and the body records the decision it
 took, in plain language, with the count under the method its policy names (§13.3).
-The machine of ``_economy`` calls the handlers below in timeline order; each judges one
+The walk calls the handlers below in timeline order; each judges one
 entry against what the entries before it left, and raises ``Reject`` to make it invalid.
 
 The rules (SPEC §13.7 is normative; this is the summary the code follows):
@@ -44,20 +45,21 @@ The rules (SPEC §13.7 is normative; this is the summary the code follows):
 Pure: no clock, no I/O.
 """
 
+
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import TYPE_CHECKING
-
-from ._codec import Value
-from ._entry import Entry
-from ._judge import Body, Reject, body_of, short
-from ._lottery import Draw
-
-if TYPE_CHECKING:
-    from ._economy import _Machine
+from .._entry import Entry
+from ._area import Area, Handler, Machine, body_of
+from ._judge import Body, Reject, short
+from ._lottery_state import Draw
+from ._proposals_state import (
+    Amendment,
+    Decision,
+    Minutes,
+    Position,
+    Proposal,
+    tally,
+)
 
 REASON_CODES = frozenset((
     "not-a-proposal", "already-decided", "not-the-proposer", "own-proposal",
@@ -67,207 +69,9 @@ REASON_CODES = frozenset((
 FLAG_CODES = ("outcome-differs",)
 
 
-# ---------------------------------------------------------------------------- the records
-
-@dataclass(slots=True)
-class Amendment:
-    id: bytes
-    by: bytes            # the actor (a co-op)
-    author: bytes        # the key that signed it
-    ts: int
-    text: str
-    group: int | None    # a draft's amendment: the lowest other group of the amender
-
-
-@dataclass(slots=True)
-class Position:
-    id: bytes
-    voter: tuple[bytes, str | None]  # (the co-op, the member case-folded or None)
-    by: bytes                        # the actor
-    author: bytes                    # the key that signed it (a delegate's, perhaps)
-    member: str | None               # as written
-    stance: str
-    ranking: tuple[int, ...]
-    reason: str | None
-    ts: int
-    order: int                       # place on the timeline among proposal entries
-    late: bool = False               # after the decision: recorded, never counted
-
-
-@dataclass(frozen=True, slots=True)
-class Count:
-    """The tally of one proposal's counted positions under one method."""
-
-    method: str
-    agree: int
-    disagree: int
-    block: int
-    abstain: int
-    scores: tuple[Fraction, ...]     # Dowdall per option (empty without options)
-    outcome: str                     # adopted | rejected
-    option: int | None               # the Dowdall winner, when adopted with options
-    positions: tuple[bytes, ...]     # ids of the counted positions, sorted
-
-    def to_value(self) -> list[Value]:
-        return [self.method, self.agree, self.disagree, self.block, self.abstain,
-                self.outcome, self.option]
-
-
-@dataclass(slots=True)
-class Decision:
-    id: bytes
-    by: bytes
-    author: bytes
-    outcome: str
-    summary: str
-    option: int | None
-    ts: int
-    count: Count | None              # None when withdrawn
-    differs: bool
-
-
-@dataclass(slots=True)
-class Proposal:
-    id: bytes
-    body: bytes                      # the federation id, or the co-op (its assembly)
-    federation: bytes | None         # the federation id, or None for a co-op's assembly
-    proposer: bytes                  # the actor
-    author: bytes
-    title: str
-    text: str                        # as first written
-    options: tuple[str, ...]
-    ts: int
-    cascade: bytes | None
-    group: int | None
-    amendments: list[Amendment] = field(default_factory=list)
-    positions: list[Position] = field(default_factory=list)
-    decision: Decision | None = None
-
-    @property
-    def current_text(self) -> str:
-        """The text as last amended."""
-        return self.amendments[-1].text if self.amendments else self.text
-
-    def statuses(self) -> dict[bytes, str]:
-        """Each position's status: ``late`` (after the decision), ``counted`` (in the
-        decision's count, or in the count now while undecided) or ``superseded`` (the
-        same voter's later position counts instead)."""
-        at = None if self.decision is None else self.decision.ts
-        counted = {pos.id for pos in counted_positions(self, at)}
-        return {pos.id: "late" if pos.late else "counted" if pos.id in counted
-                else "superseded" for pos in self.positions}
-
-
-@dataclass(slots=True)
-class Minutes:
-    id: bytes
-    body: bytes
-    federation: bytes | None
-    by: bytes
-    author: bytes
-    date: str
-    title: str
-    text: str
-    ts: int
-
-
-# ------------------------------------------------------------------------------ the count
-
-def dowdall(options: int, rankings: Sequence[Sequence[int]]) -> tuple[Fraction, ...]:
-    """Σ 1/rank per option (rank 1 = first listed), exact fractions; numbers outside
-    ``range(options)`` are ignored (the handlers never let them in)."""
-    scores = [Fraction(0)] * options
-    for ranking in rankings:
-        for rank, option in enumerate(ranking, start=1):
-            if 0 <= option < options:
-                scores[option] += Fraction(1, rank)
-    return tuple(scores)
-
-
-def counted_positions(p: Proposal, at: int | None = None) -> list[Position]:
-    """Per voter the latest position (greatest ts, then later on the timeline) that is
-    not late and has ts ≤ ``at`` (None: any ts)."""
-    best: dict[tuple[bytes, str | None], Position] = {}
-    for pos in p.positions:
-        if pos.late or (at is not None and pos.ts > at):
-            continue
-        old = best.get(pos.voter)
-        if old is None or (pos.ts, pos.order) > (old.ts, old.order):
-            best[pos.voter] = pos
-    return sorted(best.values(), key=lambda pos: pos.id)
-
-
-def tally(p: Proposal, method: str, at: int | None = None) -> Count:
-    """The count of ``p`` under ``method`` (SPEC §13.7, rule 4) from its counted
-    positions (``counted_positions(p, at)``)."""
-    counted = counted_positions(p, at)
-    n = {s: sum(1 for pos in counted if pos.stance == s)
-         for s in ("agree", "disagree", "block", "abstain")}
-    rankings = [pos.ranking for pos in counted if pos.ranking]
-    scores = dowdall(len(p.options), rankings) if p.options else ()
-    winner = None
-    if p.options and rankings:
-        winner = min(range(len(scores)), key=lambda i: (-scores[i], i))
-    if method == "consensus":
-        adopted = n["agree"] >= 1 and n["disagree"] == 0 and n["block"] == 0
-    elif method == "consent":
-        adopted = n["block"] == 0
-    elif method == "dowdall" and p.options:
-        adopted = winner is not None
-    else:  # majority, and dowdall without options
-        adopted = n["agree"] > n["disagree"] + n["block"]
-    return Count(method, n["agree"], n["disagree"], n["block"], n["abstain"], scores,
-                 "adopted" if adopted else "rejected", winner if adopted else None,
-                 tuple(pos.id for pos in counted))
-
-
-# ----------------------------------------------------------------------------- the state
-
-@dataclass(slots=True)
-class Proposals:
-    proposals: dict[bytes, Proposal] = field(default_factory=dict)
-    minutes: dict[bytes, Minutes] = field(default_factory=dict)
-    order: int = 0  # proposal entries seen so far (a position's place on the timeline)
-
-    def body_of(self, proposal_id: bytes) -> bytes | None:
-        """The body (federation id, or co-op) of a valid proposal; None otherwise."""
-        p = self.proposals.get(proposal_id)
-        return None if p is None else p.body
-
-    def get(self, proposal_id: bytes) -> Proposal | None:
-        return self.proposals.get(proposal_id)
-
-    def of_body(self, body: bytes) -> list[Proposal]:
-        """The valid proposals of ``body``, oldest first (ts, then id)."""
-        return sorted((p for p in self.proposals.values() if p.body == body),
-                      key=lambda p: (p.ts, p.id))
-
-    def drafts(self, cascade: bytes) -> list[Proposal]:
-        """The valid drafts of a cascade, by group then ts."""
-        return sorted((p for p in self.proposals.values() if p.cascade == cascade),
-                      key=lambda p: (p.group or 0, p.ts, p.id))
-
-    def to_value(self) -> dict[str, Value]:
-        """The ``proposals`` part of the governance value (SPEC §13.7)."""
-        rows: list[Value] = []
-        for pid, p in sorted(self.proposals.items()):
-            d = p.decision
-            positions: list[Value] = [[i.hex(), status]
-                                      for i, status in sorted(p.statuses().items())]
-            rows.append([
-                pid.hex(), p.body.hex(), p.proposer.hex(),
-                None if p.cascade is None else p.cascade.hex(), p.group,
-                [a.id.hex() for a in sorted(p.amendments, key=lambda a: a.id)], positions,
-                None if d is None else d.id.hex(),
-                None if d is None or d.count is None else d.count.to_value()])
-        minutes: list[Value] = [[i.hex(), mi.body.hex()]
-                                for i, mi in sorted(self.minutes.items())]
-        return {"proposals": rows, "minutes": minutes}
-
-
 # ------------------------------------------------------------------------------ handlers
 
-def _proposal(m: _Machine, b: Body) -> Proposal:
+def _proposal(m: Machine, b: Body) -> Proposal:
     pid = b.ref("proposal")
     p = m.gov.proposals.proposals.get(pid)
     if p is None:
@@ -275,7 +79,7 @@ def _proposal(m: _Machine, b: Body) -> Proposal:
     return p
 
 
-def _of_body(m: _Machine, p: Proposal, what: str) -> None:
+def _of_body(m: Machine, p: Proposal, what: str) -> None:
     """The actor speaks for ``p``'s body: the co-op itself, or a member federation."""
     if p.federation is None:
         if m.actor != p.body:
@@ -290,12 +94,12 @@ def _groups_of(draw: Draw, coop: bytes) -> list[int]:
     return [i for i, g in enumerate(draw.groups) if any(c.coop == coop for c in g)]
 
 
-def _tick(m: _Machine) -> int:
+def _tick(m: Machine) -> int:
     m.gov.proposals.order += 1
     return m.gov.proposals.order
 
 
-def _create(m: _Machine, e: Entry, b: Body) -> None:
+def _create(m: Machine, e: Entry, b: Body) -> None:
     body = body_of(m, b)
     federation = body if "federation" in b.body else None
     title, text = b.text("title"), b.text("text")
@@ -328,7 +132,7 @@ def _create(m: _Machine, e: Entry, b: Body) -> None:
         cascade, group)
 
 
-def _amend(m: _Machine, e: Entry, b: Body) -> None:
+def _amend(m: Machine, e: Entry, b: Body) -> None:
     p = _proposal(m, b)
     text = b.text("text")
     if p.decision is not None:
@@ -353,7 +157,7 @@ def _amend(m: _Machine, e: Entry, b: Body) -> None:
     p.amendments.append(Amendment(e.id, m.actor, e.author, e.ts, text, group))
 
 
-def _position(m: _Machine, e: Entry, b: Body) -> None:
+def _position(m: Machine, e: Entry, b: Body) -> None:
     p = _proposal(m, b)
     stance = b.text("stance")
     _of_body(m, p, "positions")
@@ -376,7 +180,7 @@ def _position(m: _Machine, e: Entry, b: Body) -> None:
         late=p.decision is not None))
 
 
-def _decision(m: _Machine, e: Entry, b: Body) -> None:
+def _decision(m: Machine, e: Entry, b: Body) -> None:
     p = _proposal(m, b)
     outcome, summary = b.text("outcome"), b.text("summary")
     option = b.int("option") if "option" in b.body else None
@@ -420,7 +224,7 @@ def _decision(m: _Machine, e: Entry, b: Body) -> None:
                    f"{outcome}; the {count.method} count says {what}")
 
 
-def _minutes(m: _Machine, e: Entry, b: Body) -> None:
+def _minutes(m: Machine, e: Entry, b: Body) -> None:
     body = body_of(m, b)
     date, title, text = b.text("date"), b.text("title"), b.text("text")
     m.gov.proposals.minutes[e.id] = Minutes(
@@ -428,10 +232,34 @@ def _minutes(m: _Machine, e: Entry, b: Body) -> None:
         title, text, e.ts)
 
 
-HANDLERS: dict[str, Callable[[_Machine, Entry, Body], None]] = {
+HANDLERS: dict[str, Handler] = {
     "proposal.create": _create,
     "proposal.amend": _amend,
     "position": _position,
     "decision": _decision,
     "minutes": _minutes,
 }
+
+
+def _where_created(m: Machine, e: Entry, b: Body) -> bytes | None:
+    """A proposal without ``federation`` is put to the actor's own assembly."""
+    return m.actor
+
+
+def _where_proposal(m: Machine, e: Entry, b: Body) -> bytes | None:
+    """A position or an amendment acts in the body of the proposal it refs."""
+    try:
+        return m.gov.proposals.body_of(b.ref("proposal"))
+    except Reject:
+        return None
+
+
+AREA = Area(
+    name="proposals",
+    kinds=frozenset(HANDLERS),
+    handlers=HANDLERS,
+    reason_codes=REASON_CODES,
+    flag_codes=FLAG_CODES,
+    where={"proposal.create": _where_created, "position": _where_proposal,
+           "proposal.amend": _where_proposal},
+)
