@@ -319,7 +319,7 @@ class P2P(Dialing):
             raise trio.ClosedResourceError("P2P is not running")
         try:
             s = await self._host.new_stream(ID.from_base58(peer_id), [SYNC_PROTOCOL])
-        except Exception as exc:
+        except Exception as exc:  # any of libp2p's many stream and muxer errors: mapped
             raise trio.BrokenResourceError(
                 f"cannot open sync stream to {short_peer(peer_id)}: {exc}") from exc
         log.debug("sync stream opened to %s", short_peer(peer_id))
@@ -332,7 +332,7 @@ class P2P(Dialing):
             raise trio.ClosedResourceError("P2P is not running")
         try:
             s = await self._host.new_stream(ID.from_base58(peer_id), [TProtocol(protocol)])
-        except Exception as exc:
+        except Exception as exc:  # any of libp2p's many stream and muxer errors: mapped
             raise trio.BrokenResourceError(
                 f"cannot open a {protocol} stream to {short_peer(peer_id)}: {exc}") from exc
         return Stream(s, peer_id)
@@ -424,7 +424,7 @@ class P2P(Dialing):
     async def _close_peer(self, pid: str) -> None:
         try:
             await self._swarm().close_peer(ID.from_base58(pid))
-        except Exception as exc:
+        except Exception as exc:  # best effort (see _close_all_connections), and logged
             log.debug("closing %s: %r", short_peer(pid), exc)
 
     def _allowed(self, pid: str) -> bool:
@@ -441,7 +441,7 @@ class P2P(Dialing):
         if self._host is not None:
             try:
                 await self._swarm().close_peer(ID.from_base58(peer_id))
-            except Exception as exc:
+            except Exception as exc:  # best effort: the ban above is what keeps it out
                 log.debug("closing %s: %r", short_peer(peer_id), exc)
 
     # -- gating and connection events
@@ -484,7 +484,7 @@ class P2P(Dialing):
             log.info("peer %s connected", short_peer(pid))
             try:
                 self._on_connected(pid)
-            except Exception:
+            except Exception:  # the daemon's callback: its bug is logged, not libp2p's
                 log.exception("on_connected(%s) failed", short_peer(pid))
 
     def _conn_down(self, conn: INetConn) -> None:
@@ -516,7 +516,7 @@ class P2P(Dialing):
             return False
         try:
             ok = bool(self._validate_gossip(msg.data))
-        except Exception:
+        except Exception:  # the daemon's validator: a bug drops the message, logged
             log.exception("validate_gossip raised; message dropped")
             return False
         if not ok:
@@ -543,7 +543,7 @@ class P2P(Dialing):
             log.debug("gossip %d bytes from %s", len(msg.data), short_peer(origin))
             try:
                 await self._on_gossip(msg.data, origin)
-            except Exception:
+            except Exception:  # the daemon's callback: a bug loses this message, logged
                 log.exception("on_gossip failed for a message from %s", short_peer(origin))
 
     # -- sync streams
@@ -556,7 +556,7 @@ class P2P(Dialing):
             await self._on_sync_stream(stream, pid)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log.debug("sync stream from %s broke: %s", short_peer(pid), exc)
-        except Exception:
+        except Exception:  # a stream's task boundary: a handler's bug, logged; the node goes on
             log.exception("on_sync_stream failed for %s", short_peer(pid))
             await stream.reset()
         finally:
@@ -570,7 +570,7 @@ class P2P(Dialing):
             await handler(stream, pid)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             log.debug("stream from %s broke: %s", short_peer(pid), exc)
-        except Exception:
+        except Exception:  # a stream's task boundary (as in _handle_sync_stream)
             log.exception("stream handler failed for %s", short_peer(pid))
             await stream.reset()
         finally:
