@@ -294,7 +294,7 @@ class Node(SyncSessions):
 
     async def _stall_monitor(self) -> None:
         """Measures how late the loop wakes a sleeping task: the largest event-loop
-        stall (DESIGN.md §5 wants none over ~100 ms)."""
+        stall. Over 100 ms is a warning: every peer's gossip and sync waited that long."""
         tick = 0.02
         while True:
             t0 = trio.current_time()

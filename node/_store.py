@@ -563,8 +563,9 @@ class Store:
 
 
 def _map_sqlite_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a Store method so that SQLite's errors leave node/ as StoreError (STYLE.md
-    §20): a damaged page, a lock held past the busy timeout, a file replaced under us."""
+    """Wrap a Store method so that SQLite's errors leave node/ as StoreError (no sqlite3
+    type reaches cli/, which reports NodeError): a damaged page, a lock held past the busy
+    timeout, a file replaced under us."""
     def mapped(exc: sqlite3.DatabaseError) -> StoreError:
         return StoreError(f"the store could not be read or written: {exc}")
 
