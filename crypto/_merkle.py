@@ -34,7 +34,7 @@ Decisions the RFC leaves to us:
   for any other X is false, so we do not call it consistent).
 * old size == new size: the proof must be empty and the roots equal.
 
-Errors (whose fault, after STYLE.md D):
+Errors (whose fault each is):
 
 * Verification never raises on hostile input. A proof of the wrong length, an index not
   below the size, sizes out of order, negative sizes, or a hash that is not exactly 32

@@ -79,10 +79,10 @@ from ._errors import AppendError, StoreError
 
 if TYPE_CHECKING:
     from ._astore import AsyncStore
-    from ._daemon import Replication
+    from ._framing import StreamLike
     from ._home import Home
+    from ._replication import Replication
     from ._store import Store
-    from ._syncdriver import StreamLike
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

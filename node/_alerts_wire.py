@@ -1,20 +1,20 @@
 """The wire of the alert push (``/coopledger/alert/1.0.0``, node/_alerts.py): one
-message per frame, a 4-byte big-endian length then a canonical msgpack map whose ``t``
-names its type (``offer``, ``entries``, ``answer``). Parsing checks every field and
-raises ``PushError`` (the other side's fault) naming what is wrong, never echoing it.
+message per frame (node/_framing.py: a 4-byte big-endian length), each a canonical
+msgpack map whose ``t`` names its type (``offer``, ``entries``, ``answer``). Parsing
+checks every field and raises ``PushError`` (the other side's fault) naming what is
+wrong, never echoing it.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from coopledger.protocol import MAX_ENTRY_SIZE, BadEncoding, Value, decode, encode
 
-if TYPE_CHECKING:
-    from ._syncdriver import StreamLike
+from . import _framing
+from ._errors import NodeError
+from ._framing import FrameTooLarge, StreamEnded, StreamLike
 
 ALERT_PROTOCOL = "/coopledger/alert/1.0.0"
 # A frame holds one entry (offer, answer) plus a little framing...
@@ -26,13 +26,11 @@ MAX_PUSH_ENTRIES = 256
 MAX_ENTRIES_FRAME = 4 * 1024 * 1024
 STATUSES = ("acked", "need", "pending", "not-a-target", "refused")
 
-_LEN = struct.Struct(">I")
-
 
 # -- the wire ------------------------------------------------------------------------
 
 
-class PushError(Exception):
+class PushError(NodeError):
     """The other side broke the push exchange (its fault): ``reason`` is a code."""
 
     def __init__(self, reason: str, message: str) -> None:
@@ -59,29 +57,22 @@ class Answer:
 
 
 def frame(value: dict[str, Value]) -> bytes:
-    data = encode(value)
-    return _LEN.pack(len(data)) + data
-
-
-async def _read_exactly(stream: StreamLike, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = await stream.receive_some(n - len(buf))
-        if not chunk:
-            raise PushError("closed:alert-stream", "the stream ended inside a message")
-        buf += chunk
-    return bytes(buf)
+    """One message, encoded and framed (node/_framing.py)."""
+    return _framing.frame(encode(value))
 
 
 async def read_message(stream: StreamLike, limit: int) -> dict[str, Value]:
     """One message; PushError if it is over ``limit`` bytes or not a msgpack map
     with a string ``t``."""
-    (size,) = _LEN.unpack(await _read_exactly(stream, _LEN.size))
-    if size > limit:
-        raise PushError("invalid:alert-too-large", f"a message of {size} bytes is over "
-                        f"the limit of {limit}")
     try:
-        value = decode(await _read_exactly(stream, size), what="alert message")
+        data = await _framing.read_frame(stream, limit)
+    except StreamEnded:
+        raise PushError("closed:alert-stream", "the stream ended inside a message") from None
+    except FrameTooLarge as exc:
+        raise PushError("invalid:alert-too-large", f"a message of {exc.size} bytes is over "
+                        f"the limit of {limit}") from None
+    try:
+        value = decode(data, what="alert message")
     except BadEncoding as exc:
         raise PushError("invalid:alert-encoding", exc.message) from None
     if not isinstance(value, dict) or not isinstance(value.get("t"), str):

@@ -1,6 +1,7 @@
 """The daemon's access to its store: every call in a worker thread, one at a time.
 
-SQLite calls block, so none of them runs on the trio loop (DESIGN.md §5). A capacity
+SQLite calls block, so none of them runs on the trio loop (a blocked loop holds up every
+peer's gossip and sync, and the API; the daemon warns of any stall over 100 ms). A capacity
 limiter of one serialises them: the store's connection is shared, and a transaction
 must never interleave with another thread's statements. Worker threads are not
 abandoned on cancellation, so a shutdown waits for the batch being written and the

@@ -571,7 +571,7 @@ class Blocks:
         for fn in self._listeners:
             try:
                 fn(block, added)
-            except Exception:
+            except Exception:  # one listener's bug must not keep the others from hearing
                 log.exception("applying a change of the block list failed")
 
 

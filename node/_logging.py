@@ -1,4 +1,4 @@
-"""Logging glue for the network layer (STYLE E24-E27).
+"""Logging glue for the network layer (docs/libp2p.md, "Logging").
 
 ``import libp2p`` runs py-libp2p's ``setup_logging()`` at import time: it clears the
 ``libp2p`` logger's handlers, sets it to WARNING and turns ``propagate`` off, so

@@ -2,7 +2,7 @@
 
 The API (``_api.py``) is written against this interface only, so it can be tested
 in-process with a small fake and never reaches into the libp2p host or the sync
-machines (STYLE I50). ``_daemon.Node`` is the real implementation.
+machines. ``_daemon.Node`` is the real implementation.
 
 Status and peer views are plain JSON-ready dicts; their shapes are documented in
 docs/api.md and by the OpenAPI description the API serves.

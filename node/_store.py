@@ -1,6 +1,7 @@
 """The SQLite store: one file per home, WAL mode.
 
-Tables (schema version 3):
+Tables (schema version 3; their definitions, the upgrade of an older store and the
+writing of the derived tables are in node/_schema.py):
 
 * ``entries``   every accepted entry: its bytes plus indexed columns. Only entries that
                 passed shape and signature checks are ever inserted ("the store never
@@ -42,7 +43,6 @@ from typing import Any, cast
 from coopledger.crypto import SecretKey
 from coopledger.protocol import (
     CHECKPOINT_KIND,
-    COMMONS_KINDS,
     COSIGN_KIND,
     AuthorState,
     DecimalFormatError,
@@ -59,56 +59,25 @@ from coopledger.protocol import (
     create_entry,
     decode,
     decode_entry,
-    encode,
     fold_source,
 )
 
 from ._errors import AppendError, StoreError
+from ._schema import (
+    IN_CHUNK,
+    SCHEMA_VERSION,
+    StoreSource,
+    create_schema,
+    load_economic,
+    migrate,
+    refold,
+    schema_version,
+    write_derived,
+)
 
 logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 3
 # Wait this long for another process's write transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
-
-# Ids per "IN (…)" query: well under SQLite's default limit of 32,766 parameters.
-_IN_CHUNK = 500
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS entries (
-    rowid    INTEGER PRIMARY KEY,
-    id       BLOB NOT NULL UNIQUE,
-    author   BLOB NOT NULL,
-    seq      INTEGER NOT NULL,
-    ts       INTEGER NOT NULL,
-    kind     TEXT NOT NULL,
-    raw      BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_author_seq ON entries (author, seq);
-CREATE TABLE IF NOT EXISTS refs (
-    ref      BLOB NOT NULL,
-    author   BLOB NOT NULL,
-    PRIMARY KEY (ref, author)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS forks (
-    author   BLOB NOT NULL,
-    seq      INTEGER NOT NULL,
-    PRIMARY KEY (author, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS derived (
-    author   BLOB PRIMARY KEY,
-    state    BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS derived_totals (
-    author   BLOB NOT NULL,
-    kind     TEXT NOT NULL,
-    key      BLOB NOT NULL,
-    amount   TEXT NOT NULL,
-    PRIMARY KEY (author, kind, key)
-) WITHOUT ROWID;
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class AddResult:
@@ -121,108 +90,6 @@ class AddResult:
     rebuilt: bool
     # New entries not stored because their author is refused (``refused_authors``).
     refused: int = 0
-
-
-def _write_derived(db: sqlite3.Connection, state: LedgerState,
-                   authors: Iterable[bytes]) -> None:
-    """Save the header of each of ``authors`` and the totals that changed."""
-    headers: list[tuple[bytes, bytes]] = []
-    totals: list[tuple[bytes, str, bytes, str]] = []
-    for a in authors:
-        st = state.authors[a]
-        headers.append((a, encode(st.stored_value())))
-        totals.extend((a, kind, encode(list(key)), str(amount))
-                      for kind, key, amount in st.take_dirty())
-    db.executemany("INSERT OR REPLACE INTO derived (author, state) VALUES (?, ?)", headers)
-    db.executemany("INSERT OR REPLACE INTO derived_totals (author, kind, key, amount) "
-                   "VALUES (?, ?, ?, ?)", totals)
-
-
-def _refold(db: sqlite3.Connection, source: _StoreSource | None = None) -> LedgerState:
-    """Fold every held entry from scratch and replace the derived tables with the
-    result, inside the caller's write transaction."""
-    authors = [r[0] for r in db.execute("SELECT DISTINCT author FROM entries")]
-    state = fold_source(source or _StoreSource(db, {}), authors)
-    db.execute("DELETE FROM derived")
-    db.execute("DELETE FROM derived_totals")
-    _write_derived(db, state, sorted(state.authors))
-    return state
-
-
-def _load_economic(db: sqlite3.Connection, state: LedgerState) -> None:
-    """Restore ``state.economic`` (SPEC §12) from the entries: the applied entries of
-    the economic kinds, i.e. those at a seq within their author's applied length
-    (which holds one entry per seq). They are read, not re-folded."""
-    kinds = sorted(COMMONS_KINDS)
-    for author, seq, raw in db.execute(
-        f"SELECT author, seq, raw FROM entries WHERE kind IN ({','.join('?' * len(kinds))})",
-        kinds,
-    ):
-        st = state.authors.get(author)
-        if st is not None and seq <= st.length:
-            state.record_economic(decode_entry(raw))
-
-
-class _StoreSource:
-    """The fold's EntrySource over the store, with decoded entries cached."""
-
-    def __init__(self, db: sqlite3.Connection, cache: dict[bytes, Entry],
-                 solo: dict[tuple[bytes, int], Entry] | None = None) -> None:
-        self._db = db
-        self._cache = cache
-        # Positions known to hold exactly one entry (new in this batch, and no other
-        # entry held there): answered from memory, without a query.
-        self._solo = solo or {}
-
-    def _entry(self, entry_id: bytes, raw: bytes) -> Entry:
-        e = self._cache.get(entry_id)
-        if e is None:
-            e = decode_entry(raw)
-        return e
-
-    def entries_at(self, author: bytes, seq: int) -> Sequence[Entry]:
-        only = self._solo.get((author, seq))
-        if only is not None:
-            return [only]
-        rows = self._db.execute(
-            "SELECT id, raw FROM entries WHERE author = ? AND seq = ?", (author, seq)
-        ).fetchall()
-        return [self._entry(i, r) for i, r in rows]
-
-    def locate(self, entry_id: bytes) -> tuple[bytes, int] | None:
-        e = self._cache.get(entry_id)
-        if e is not None:
-            return e.author, e.seq
-        row = self._db.execute(
-            "SELECT author, seq FROM entries WHERE id = ?", (entry_id,)
-        ).fetchone()
-        return None if row is None else (row[0], row[1])
-
-    def first_fork(self, author: bytes) -> tuple[int, bytes, bytes] | None:
-        row = self._db.execute(
-            "SELECT min(seq) FROM forks WHERE author = ?", (author,)
-        ).fetchone()
-        if row is None or row[0] is None:
-            return None
-        seq = row[0]
-        ids = [
-            r[0]
-            for r in self._db.execute(
-                "SELECT id FROM entries WHERE author = ? AND seq = ? ORDER BY id LIMIT 2",
-                (author, seq),
-            )
-        ]
-        return seq, ids[0], ids[1]
-
-    def referrers(self, entry_ids: Iterable[bytes]) -> set[bytes]:
-        out: set[bytes] = set()
-        ids = list(entry_ids)
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            out.update(r[0] for r in self._db.execute(
-                f"SELECT DISTINCT author FROM refs WHERE ref IN ({','.join('?' * len(chunk))})",
-                chunk))
-        return out
 
 
 class Store:
@@ -267,27 +134,22 @@ class Store:
             # a power cut may lose the last ones but never corrupts the file.
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
-            version = cls._schema_version(db)
+            version = schema_version(db)
             if version is None:
                 db.execute("BEGIN IMMEDIATE")
                 # Look again under the write lock: another process may have created
                 # (and written to) the store since we looked.
-                version = cls._schema_version(db)
+                version = schema_version(db)
                 if version is None and db.execute(
                         "SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise StoreError(f"{path} is an SQLite database of another program, "
                                      "not a coopledger store")
                 if version is None:
-                    for stmt in _SCHEMA.strip().split(";"):
-                        if stmt.strip():
-                            db.execute(stmt)
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
-                               (SCHEMA_VERSION,))
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', 0)")
+                    create_schema(db)
                     version = SCHEMA_VERSION
                 db.execute("COMMIT")
             if version in (1, 2):
-                cls._migrate(db, version)
+                migrate(db, version)
                 version = SCHEMA_VERSION
             if version != SCHEMA_VERSION:
                 raise StoreError(
@@ -301,39 +163,6 @@ class Store:
         except BaseException:
             db.close()
             raise
-
-    @staticmethod
-    def _migrate(db: sqlite3.Connection, old: int) -> None:
-        """Version 1 kept each author's totals inside its ``derived`` row; version 2
-        keeps them row by row; version 3 adds each log's Merkle tree edge to its
-        ``derived`` row. Either way: fold the entries once and write the derived tables
-        anew, in one transaction (a crash leaves the old store as it was)."""
-        logger.info("upgrading the store from schema version %d to %d (one full fold)",
-                    old, SCHEMA_VERSION)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if Store._schema_version(db) == old:
-                for stmt in _SCHEMA.strip().split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-                _refold(db)
-                db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                           (SCHEMA_VERSION,))
-                db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    @staticmethod
-    def _schema_version(db: sqlite3.Connection) -> int | None:
-        row = db.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if row is None:
-            return None
-        row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return None if row is None else int(row[0])
 
     def close(self) -> None:
         self._db.close()
@@ -370,7 +199,7 @@ class Store:
                     raise TypeError("derived total key is not a list")
                 state.authors[author].load_total(
                     kind, tuple(cast("list[str | bool]", key)), Quantity._parse_total(amount))
-            _load_economic(self._db, state)
+            load_economic(self._db, state)
         except (ValidationError, DecimalFormatError, KeyError, TypeError, ValueError,
                 AttributeError) as exc:
             # The cache is damaged (or was written by an incompatible version). The
@@ -378,7 +207,7 @@ class Store:
             # and let `coop verify` report it and `coop rebuild` rewrite the table.
             logger.warning("the derived state table is damaged (%s); using a fresh fold "
                            "of the entries until `coop rebuild`", type(exc).__name__)
-            state = fold_source(_StoreSource(self._db, {}), self._authors_locked())
+            state = fold_source(StoreSource(self._db, {}), self._authors_locked())
             damaged = True
         self._state = state
         self.derived_damaged = damaged
@@ -395,11 +224,11 @@ class Store:
 
     def state_as_of(self, as_of: int | None) -> LedgerState:
         """A full fold of the held entries as of ``as_of`` (ms), computed in memory."""
-        src = _StoreSource(self._db, {})
+        src = StoreSource(self._db, {})
         return fold_source(src, self.authors(), as_of=as_of)
 
     def _write_derived(self, authors: Iterable[bytes]) -> None:
-        _write_derived(self._db, self._state, authors)
+        write_derived(self._db, self._state, authors)
 
     def _bump_generation(self) -> None:
         self._db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
@@ -485,14 +314,14 @@ class Store:
                 logger.warning("fork: author %s has two entries at seq %d",
                                author[:4].hex(), seq)
         touched = sorted({e.author for e in new})
-        source = _StoreSource(db, cache, solo)
+        source = StoreSource(db, cache, solo)
         rebuilt = False
         try:
             applied = Folder(self._state, source).advance(touched)
             changed = set(touched) | {e.author for e in applied}
         except NeedsRebuild:
             logger.info("a fork withdraws applied entries: rebuilding derived state")
-            self._state = _refold(db, source)
+            self._state = refold(db, source)
             applied, changed, rebuilt = [], set(), True
         self._write_derived(sorted(changed))
         self._bump_generation()
@@ -576,7 +405,7 @@ class Store:
     def rebuild(self) -> LedgerState:
         """Drop the derived cache and fold every held entry again (``coop rebuild``)."""
         with self._write_transaction():
-            self._state = _refold(self._db)
+            self._state = refold(self._db)
             self._bump_generation()
         self.derived_damaged = False
         return self._state
@@ -681,8 +510,8 @@ class Store:
     def held_ids(self, entry_ids: Sequence[bytes]) -> set[bytes]:
         """Those of ``entry_ids`` that the store holds."""
         held: set[bytes] = set()
-        for start in range(0, len(entry_ids), _IN_CHUNK):
-            chunk = entry_ids[start : start + _IN_CHUNK]
+        for start in range(0, len(entry_ids), IN_CHUNK):
+            chunk = entry_ids[start : start + IN_CHUNK]
             held.update(r[0] for r in self._db.execute(
                 f"SELECT id FROM entries WHERE id IN ({','.join('?' * len(chunk))})", chunk))
         return held
@@ -734,8 +563,9 @@ class Store:
 
 
 def _map_sqlite_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a Store method so that SQLite's errors leave node/ as StoreError (STYLE.md
-    §20): a damaged page, a lock held past the busy timeout, a file replaced under us."""
+    """Wrap a Store method so that SQLite's errors leave node/ as StoreError (no sqlite3
+    type reaches cli/, which reports NodeError): a damaged page, a lock held past the busy
+    timeout, a file replaced under us."""
     def mapped(exc: sqlite3.DatabaseError) -> StoreError:
         return StoreError(f"the store could not be read or written: {exc}")
 

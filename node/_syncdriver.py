@@ -2,8 +2,8 @@
 
 The machine decides; this module only moves bytes and calls the store:
 
-- frames: a 4-byte big-endian length, then one message of at most MAX_MESSAGE_SIZE
-  bytes; a larger length is the peer's fault (``invalid:sync-too-large``) and is
+- frames (node/_framing.py): a 4-byte big-endian length, then one message of at most
+  MAX_MESSAGE_SIZE bytes; a larger length is the peer's fault (``invalid:sync-too-large``) and is
   refused before anything is read or buffered;
 - one task reads frames and feeds them to the machine, another writes the frames the
   machine wants sent, and the main loop carries out the other actions (read a range
@@ -27,7 +27,6 @@ The stream is anything with trio's stream methods (``receive_some``, ``send_all`
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -50,22 +49,20 @@ from coopledger.protocol import (
     SyncStatistics,
 )
 
+from . import _framing
+from ._framing import HEADER, FrameTooLarge, StreamEnded
+from ._framing import StreamLike as StreamLike
+from ._framing import frame as frame
+
 if TYPE_CHECKING:
     from ._blocks import Blocks
 
 log = logging.getLogger(__name__)
 
-_LEN = struct.Struct(">I")
 IDLE_TIMEOUT = 60.0
 # Frames queued for the writer; the machine's window bounds batches, this bounds the
 # rest (heads parts, acks) so a writer that cannot write stops the session, not memory.
 _OUT_QUEUE = 64
-
-
-class StreamLike(Protocol):
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray: ...
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None: ...
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -122,31 +119,19 @@ class _Failed(Exception):
         self.message = message
 
 
-async def _read_exactly(stream: StreamLike, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = await stream.receive_some(n - len(buf))
-        if not chunk:
-            if buf:
-                raise _Failed("closed:sync-stream", "stream ended inside a frame")
-            raise _Failed("closed:sync-stream", "stream ended")
-        buf += chunk
-    return bytes(buf)
-
-
 async def read_frame(stream: StreamLike) -> bytes:
     """One frame's payload. Raises _Failed for EOF or an oversized length."""
-    (size,) = _LEN.unpack(await _read_exactly(stream, _LEN.size))
-    if size > MAX_MESSAGE_SIZE:
+    try:
+        data = await _framing.read_frame(stream, MAX_MESSAGE_SIZE)
+    except StreamEnded as exc:
+        raise _Failed("closed:sync-stream", "stream ended inside a frame" if exc.inside
+                      else "stream ended") from None
+    except FrameTooLarge as exc:
         raise _Failed("invalid:sync-too-large",
-                      f"frame of {size} bytes exceeds {MAX_MESSAGE_SIZE}")
-    if size == 0:
+                      f"frame of {exc.size} bytes exceeds {MAX_MESSAGE_SIZE}") from None
+    if not data:
         raise _Failed("invalid:sync-encoding", "empty frame")
-    return await _read_exactly(stream, size)
-
-
-def frame(data: bytes) -> bytes:
-    return _LEN.pack(len(data)) + data
+    return data
 
 
 class SessionDriver:
@@ -223,7 +208,7 @@ class SessionDriver:
                 raise
             self._progress()
             self.frames_received += 1
-            self.bytes_received += _LEN.size + len(data)
+            self.bytes_received += HEADER.size + len(data)
             try:
                 self.session.receive(data)
             except ProtocolError as exc:

@@ -252,8 +252,8 @@ def _cell(name: str, type_: str, cell: str) -> str | bool | None:
 
 
 def _clip(text: str) -> str:
-    # Never echo a long cell back whole (STYLE D 19), and show control characters as
-    # escapes rather than let them act on the terminal.
+    # Never echo a long cell back whole (it is whatever the file held), and show control
+    # characters as escapes rather than let them act on the terminal.
     short = text[:40] + ("…" if len(text) > 40 else "")
     return short.encode("unicode_escape").decode("ascii") if re.search(
         r"[\x00-\x1f\x7f-\x9f]", short) else short

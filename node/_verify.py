@@ -1,7 +1,7 @@
 """Signature verification in bulk, on every core.
 
-Ed25519 verification is the CPU bound of ingest (DESIGN.md §5). For large batches the
-work is split over worker processes (one per core, ``node/_verify_worker.py``) that
+Ed25519 verification is the CPU bound of ingest (docs/libp2p.md, "Throughput"). For large
+batches the work is split over worker processes (one per core, ``node/_verify_worker.py``) that
 talk over pipes; small batches are verified inline, where a round trip would cost more
 than it saves. Our own small workers rather than ``multiprocessing``: its spawn mode
 re-imports the caller's ``__main__`` and its fork mode is unsafe in a threaded daemon.

@@ -9,28 +9,53 @@
   history would be a fork, and the fold freezes the log at it.
 
 ``cosigns_due`` and ``checkpoint_due`` are plain functions of a store (tested alone);
-the loops run them off the event loop and write through ``Node.append``.
+the loops run them off the event loop and write through ``Node.append`` (``DutyNode``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
-from coopledger.protocol import CHECKPOINT_KIND, COSIGN_KIND, drawn_coops, recent_quarters, utc_date
+from coopledger.protocol import (
+    CHECKPOINT_KIND,
+    COSIGN_KIND,
+    Entry,
+    Value,
+    drawn_coops,
+    recent_quarters,
+    utc_date,
+)
 
 from ._clock import now_ms
 from ._econview import economy
 
 if TYPE_CHECKING:
-    from ._daemon import Node
+    from coopledger.crypto import SecretKey
+
+    from ._astore import AsyncStore
+    from ._config import NodeConfig
+    from ._home import Home
     from ._store import Store
 
 log = logging.getLogger(__name__)
 
 WITNESS_POLL_S = 1.0   # how often a witness looks for new checkpoints to cosign
+
+
+class DutyNode(Protocol):
+    """What the loops need of the daemon (``_daemon.Node``), declared here so that this
+    module does not import the daemon, which imports it."""
+
+    config: NodeConfig
+    key: SecretKey
+    home: Home
+    store: AsyncStore
+
+    async def append(self, kind: str, body: dict[str, Value], *,
+                     refs: list[bytes] | None = None, ts: int | None = None) -> Entry: ...
 
 
 def checkpoint_due(store: Store, author: bytes) -> bool:
@@ -77,7 +102,7 @@ def cosigns_due(store: Store, me: bytes, now: int) -> list[bytes]:
     return out
 
 
-async def checkpoint_loop(node: Node) -> None:
+async def checkpoint_loop(node: DutyNode) -> None:
     interval = node.config.checkpoint_interval
     if interval <= 0:
         return
@@ -90,7 +115,7 @@ async def checkpoint_loop(node: Node) -> None:
                      entry.seq - 1)
 
 
-async def witness_loop(node: Node) -> None:
+async def witness_loop(node: DutyNode) -> None:
     while True:
         await trio.sleep(WITNESS_POLL_S)
         try:

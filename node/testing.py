@@ -197,7 +197,7 @@ class Daemon:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return []
-        from coopledger.node._daemon import INTERNAL_ERROR
+        from coopledger.node._syncsched import INTERNAL_ERROR
         return [line for line in text.splitlines() if INTERNAL_ERROR in line]
 
     def _ready(self) -> dict[str, Any] | None:

@@ -38,7 +38,7 @@ from coopledger.node._alerts import (
 from coopledger.node._alerts_seen import LAST_SEEN_FILE, LastSeen, read_last_seen
 from coopledger.node._astore import AsyncStore
 from coopledger.node._clock import now_ms
-from coopledger.node._daemon import EVERYTHING, Replication
+from coopledger.node._replication import EVERYTHING, Replication
 from coopledger.node.testing import wait_until
 from coopledger.protocol import Entry, Value, create_entry, encode
 

@@ -60,7 +60,7 @@ def test_an_upgrade_that_fails_leaves_the_old_store_untouched(
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr("coopledger.node._store._write_derived", crash)
+    monkeypatch.setattr("coopledger.node._schema.write_derived", crash)
     with pytest.raises(RuntimeError):
         Store.open(path)
     monkeypatch.undo()

@@ -187,13 +187,13 @@ SELF_KILLER = """
 import os, signal, sys
 import coopledger.node._store as store_module
 from coopledger.node import Store, import_bundle
-calls, real = [0], store_module._write_derived
+calls, real = [0], store_module.write_derived
 def write_derived_then_die(*args, **kwargs):
     calls[0] += 1
     if calls[0] == int(sys.argv[4]):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(*args, **kwargs)
-store_module._write_derived = write_derived_then_die
+store_module.write_derived = write_derived_then_die
 store = Store.open(sys.argv[2], create=True)
 with open(sys.argv[1], "rb") as f:
     import_bundle(store, f, batch_size=int(sys.argv[3]))

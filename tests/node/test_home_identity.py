@@ -12,8 +12,8 @@ import pytest
 
 from coopledger.crypto import SecretKey, plain_secret
 from coopledger.node import Home, HomeError, KeyLocked, Store
-from coopledger.node._daemon import replication_of
 from coopledger.node._home import CONFIG_FILE, KEY_FILE, NEXT, read_secret_file
+from coopledger.node._replication import replication_of
 from coopledger.protocol import default_rules_value
 
 T = 1_800_000_000_000

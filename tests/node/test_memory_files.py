@@ -1,4 +1,4 @@
-"""The per-peer sync memory files (node/_daemon.MemoryFiles).
+"""The per-peer sync memory files (node/_syncsched.MemoryFiles).
 
 CI found a daemon killed by two sessions with one peer (one each way) saving their
 memory at the same moment through one temporary file name."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from coopledger.node._daemon import MemoryFiles
+from coopledger.node._syncsched import MemoryFiles
 from coopledger.protocol._sync import Head, PeerMemory
 
 PEER = "12D3KooWNV7jsuqguZuJtK2dyHkiYZkNkzKDxKRm9CVzJ37odZP8"
@@ -73,7 +73,8 @@ def test_damaged_or_missing_memory_loads_as_none(tmp_path: Path) -> None:
 async def test_a_bug_in_one_session_is_logged_and_the_node_goes_on(
         caplog: pytest.LogCaptureFixture) -> None:
     """The race above killed the whole daemon; a session's bug now drops that session."""
-    from coopledger.node._daemon import INTERNAL_ERROR, Node, PeerSync
+    from coopledger.node._daemon import Node
+    from coopledger.node._syncsched import INTERNAL_ERROR, PeerSync
 
     node = Node.__new__(Node)  # only the session guard is exercised: no libp2p host
     node._syncs = {PEER: PeerSync()}

@@ -2,9 +2,9 @@
 trio process. Every test waits on conditions (events, or a short poll of a status
 method), never on a fixed sleep, and runs under ``trio.fail_after``.
 
-Three tests pin library internals that node/_p2p.py relies on (libp2p is pinned at
-0.8.1): the negative dial cache (restart test), the pubsub queue sizes
-(test_pubsub_queues_raised) and dialing without a peer id (bootstrap by name).
+Three tests pin library internals that node/_p2p.py and node/_p2plib.py rely on
+(libp2p is pinned at 0.8.1): the negative dial cache (restart test), the pubsub queue
+sizes (test_pubsub_queues_raised) and dialing without a peer id (bootstrap by name).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 import trio
 
 from coopledger.crypto import SecretKey
-from coopledger.node import _p2p
+from coopledger.node import _p2plib
 from coopledger.node._logging import restore_libp2p_logging, short_peer
 from coopledger.node._p2p import P2P, Stream
 from coopledger.node.testing import wait_until
@@ -172,10 +172,10 @@ def test_pubsub_queues_raised() -> None:
     """The two silently-dropping pubsub queues are module constants in 0.8.1."""
     from libp2p.pubsub import pubsub as lib_pubsub
 
-    _p2p._tune_libp2p()
-    assert lib_pubsub.SUBSCRIPTION_CHANNEL_SIZE == _p2p.SUBSCRIPTION_QUEUE_SIZE
+    _p2plib._tune_libp2p()
+    assert lib_pubsub.SUBSCRIPTION_CHANNEL_SIZE == _p2plib.SUBSCRIPTION_QUEUE_SIZE
     queue = lib_pubsub.RpcQueue()
-    assert queue._queue.max_size == _p2p.PEER_OUTBOUND_QUEUE_SIZE
+    assert queue._queue.max_size == _p2plib.PEER_OUTBOUND_QUEUE_SIZE
 
 
 # -- connecting, gossip, streams ------------------------------------------------------
@@ -267,7 +267,7 @@ async def test_plaintext_dialer_refused(tmp_path: Path) -> None:
     def dialer(secure: str) -> IHost:
         kp = create_new_key_pair()
         sec = (InsecureTransport(kp) if secure == "plaintext"
-               else Noise(kp, noise_privkey=_p2p.new_x25519_key_pair().private_key))
+               else Noise(kp, noise_privkey=_p2plib.new_x25519_key_pair().private_key))
         proto = PLAINTEXT_PROTOCOL_ID if secure == "plaintext" else NOISE
         return new_host(key_pair=kp, sec_opt={TProtocol(proto): sec},
                         muxer_opt={TProtocol(YAMUX): Yamux})
@@ -503,7 +503,7 @@ async def test_member_gate_follows_set_members(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="coopledger")
     member_key, listed_key = SecretKey.generate(), SecretKey.generate()
-    member_id = _p2p.peer_id_of(member_key.public.raw)
+    member_id = _p2plib.peer_id_of(member_key.public.raw)
     listed_id = Node(tmp_path, "l0", key=listed_key).id
     assert member_id == Node(tmp_path, "m0", key=member_key).id
 

@@ -21,8 +21,9 @@ import trio
 
 from coopledger.node import _daemon
 from coopledger.node._config import NodeConfig
-from coopledger.node._daemon import Node, Replication, federation_topic, serve
+from coopledger.node._daemon import Node, serve
 from coopledger.node._home import Home
+from coopledger.node._replication import Replication, federation_topic
 from coopledger.node.testing import wait_until
 from coopledger.protocol import LedgerState
 

@@ -96,7 +96,7 @@ def test_create_rechecks_the_schema_inside_its_write_transaction(
             s.append(KEYS[0], kind="genesis" if i == 0 else "labor",
                      body={"name": "Garden"} if i == 0 else LABOR, ts=i)
     generation = table(path, "SELECT value FROM meta WHERE key='generation'")
-    real = Store._schema_version
+    real = store_module.schema_version
     calls = []
 
     def stale_first_look(db: sqlite3.Connection) -> int | None:
@@ -104,7 +104,7 @@ def test_create_rechecks_the_schema_inside_its_write_transaction(
         # The first look happens before the other process committed its schema.
         return None if len(calls) == 1 else real(db)
 
-    monkeypatch.setattr(Store, "_schema_version", staticmethod(stale_first_look))
+    monkeypatch.setattr(store_module, "schema_version", stale_first_look)
     Store.open(path, create=True).close()
     assert table(path, "SELECT value FROM meta WHERE key='generation'") == generation
 
