@@ -33,6 +33,7 @@ names alike:
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -188,18 +189,18 @@ def parse_search(text: str, field: str = "q") -> list[str]:
 _STRING: Mapping[str, Any] = {"type": "string"}
 
 AS_OF = ParamType(lambda store, text, field: parse_as_of(text, field),
-             {"type": "integer", "minimum": 0}, now_ms)
+                  {"type": "integer", "minimum": 0}, now_ms)
 FLAG = ParamType(lambda store, text, field: parse_flag(text, field), {"type": "boolean"},
-            lambda: False)
+                 lambda: False)
 MONTH = ParamType(lambda store, text, field: check_period(text, field=field),
-             {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"})
+                  {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"})
 QUARTER = ParamType(lambda store, text, field: check_quarter(text, field=field),
-               {"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$"})
+                    {"type": "string", "pattern": "^[0-9]{4}-Q[1-4]$"})
 FEDERATION = ParamType(lambda store, text, field: resolve_federation(economy(store), text,
-                                                                field=field),
-                  _STRING, blank_is_absent=True)
-COOP = ParamType(lambda store, text, field: resolve_coop(store, text, field=field), _STRING,
-            blank_is_absent=True)
+                                                                     field=field),
+                       _STRING, blank_is_absent=True)
+COOP = ParamType(lambda store, text, field: resolve_coop(store, text, field=field),
+                 _STRING, blank_is_absent=True)
 SEARCH = ParamType(lambda store, text, field: parse_search(text, field), _STRING, list)
 TEXT = ParamType(lambda store, text, field: text, _STRING)
 
@@ -305,8 +306,6 @@ class View:
 
     def url(self, params: Mapping[str, str]) -> tuple[str, dict[str, str]]:
         """(the path with its path parameters filled in, quoted; the rest)."""
-        import urllib.parse
-
         rest = dict(params)
         path = self.path
         for p in self.path_params:
