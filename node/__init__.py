@@ -30,3 +30,12 @@ from ._runfile import read_token as read_token
 from ._store import AddResult as AddResult
 from ._store import Store as Store
 from ._verify import Verifier as Verifier
+
+# The one table of read views (node/_views.py, node/_views_table.py).
+from ._views import LookupFailed as LookupFailed
+from ._views import Param as Param
+from ._views import ParamType as ParamType
+from ._views import View as View
+from ._views import ViewArgs as ViewArgs
+from ._views_table import VIEWS as VIEWS
+from ._views_table import answer as answer

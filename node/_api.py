@@ -55,13 +55,13 @@ from starlette.routing import Route
 from coopledger import __version__
 from coopledger.protocol import BundleError, Entry, ValidationError
 
-from . import _econview as econview
-from . import _govview as govview
+from . import _views_table as views
 from ._blocks import BadBlock, Blocks, parse_kind, parse_peer_id, parse_reason
 from ._bundles import ImportReport
 from ._errors import AppendError, NodeError, StoreError
 from ._jsonview import jsonable
 from ._service import NodeService
+from ._views import LookupFailed, resolve_coop
 
 if TYPE_CHECKING:
     # trio-typing (installed with libp2p) ships stubs for trio that shadow trio's own
@@ -124,7 +124,7 @@ def _map_error(exc: Exception) -> ApiError | None:
         return ApiError(503, "error:stopping", "the node is stopping; try again later")
     if isinstance(exc, StoreError):
         return ApiError(500, "error:store", str(exc))
-    if isinstance(exc, econview.LookupFailed):
+    if isinstance(exc, LookupFailed):
         # A name or parameter of the request: 400 when malformed or ambiguous, 404
         # when it names nothing here.
         reason = "invalid:request" if exc.status == 400 else "invalid:unknown"
@@ -325,8 +325,7 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None,
         k = parse_kind(kind)
         if k == "peer":
             return k, parse_peer_id(text)
-        key = await service.query(lambda store: econview.resolve_coop(store, text,
-                                                                      field="id"))
+        key = await service.query(lambda store: resolve_coop(store, text, field="id"))
         return k, key.hex()
 
     async def blocks_endpoint(request: Request) -> Response:
@@ -367,24 +366,10 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None,
             raise ApiError(404, "invalid:unknown", f"{kind} {id[:16]}… is not blocked", "id")
         return JSONResponse({"block": removed.to_json()})
 
-    def economy_view(view: str) -> Handler:
-        """GET handler of one economy view (node/_econview.py), run in the store's
-        thread; the point of view is this node's co-op unless ?coop= says otherwise."""
-        async def handler(request: Request) -> Response:
-            params = dict(request.query_params)
-            if len(params) != len(request.query_params.multi_items()):
-                raise ApiError(400, "invalid:request", "a query parameter is repeated")
-            if "federation" in request.path_params:
-                params["federation"] = request.path_params["federation"]
-            author = service.status().get("author")
-            me = bytes.fromhex(author) if isinstance(author, str) else None
-            result = await service.query(
-                lambda store: econview.answer(store, view, params, me=me))
-            return JSONResponse(result)
-        return handler
-
-    def governance_view(view: str) -> Handler:
-        """GET handler of one view of self-government (node/_govview.py)."""
+    def view_handler(name: str) -> Handler:
+        """GET handler of one view of the table (node/_views_table.py), run in the
+        store's thread; ``me`` is this node's key (the point of view of the views that
+        have one, unless ?coop= says otherwise)."""
         async def handler(request: Request) -> Response:
             params = dict(request.query_params)
             if len(params) != len(request.query_params.multi_items()):
@@ -393,7 +378,7 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None,
             author = service.status().get("author")
             me = bytes.fromhex(author) if isinstance(author, str) else None
             result = await service.query(
-                lambda store: govview.answer(store, view, params, me=me))
+                lambda store: views.answer(store, name, params, me=me))
             return JSONResponse(result)
         return handler
 
@@ -417,17 +402,8 @@ def make_app(service: NodeService, token: str, *, spool_dir: Path | None = None,
         Route("/v1/bundles", guarded(post_bundle), methods=["POST"]),
         Route("/v1/rebuild", guarded(rebuild), methods=["POST"]),
         Route("/v1/blocks", guarded(blocks_endpoint), methods=["GET", "POST", "DELETE"]),
-        Route("/v1/federations", guarded(economy_view("federations")), methods=["GET"]),
-        Route("/v1/federations/{federation}", guarded(economy_view("federation")),
-              methods=["GET"]),
-        Route("/v1/balances", guarded(economy_view("balances")), methods=["GET"]),
-        Route("/v1/transfers", guarded(economy_view("transfers")), methods=["GET"]),
-        Route("/v1/board", guarded(economy_view("board")), methods=["GET"]),
-        Route("/v1/fund", guarded(economy_view("fund")), methods=["GET"]),
-        Route("/v1/exceptions", guarded(economy_view("exceptions")), methods=["GET"]),
-        Route("/v1/metrics", guarded(economy_view("metrics")), methods=["GET"]),
-        *(Route(v.path, guarded(governance_view(name)), methods=["GET"])
-          for name, v in govview.VIEWS.items()),
+        *(Route(v.path, guarded(view_handler(name)), methods=["GET"])
+          for name, v in views.VIEWS.items()),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
@@ -463,8 +439,9 @@ async def serve_api(service: NodeService, host: str, port: int, token: str, *,
 
 
 # -- the OpenAPI description --------------------------------------------------------
-# Written by hand (Starlette has no schema generator); tests/node/test_api.py checks
-# that every route is described here and nothing else is.
+# Written by hand (Starlette has no schema generator), but for the views, whose part is
+# generated from their table (node/_views_table.py); tests/node/test_api.py checks that
+# every route is described here and nothing else is.
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -482,48 +459,6 @@ _ERRORS = {str(code): _json(_ref("Error"), text) for code, text in [
     (503, "The node is stopping (reason error:stopping)"),
 ]}
 _HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-
-_Q_DOC = {
-    "federation": "A federation: its exact name, or at least 8 hex characters of its id",
-    "as_of": "The time to judge expiry and overdue at (ms since 1970). Default: now",
-    "coop": "A co-op (name or at least 8 hex characters of its key): whose point of "
-            "view (for metrics: whose figures). Default: this node's co-op",
-    "period": "A month, YYYY-MM",
-    "open": "true: only offers still open",
-}
-_Q_SCHEMA: dict[str, dict[str, Any]] = {
-    "federation": {"type": "string"}, "as_of": {"type": "integer", "minimum": 0},
-    "coop": {"type": "string"}, "period": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
-    "open": {"type": "boolean"},
-}
-_VIEW_ERRORS = {
-    **_ERRORS,
-    "400": _json(_ref("Error"), "A bad or ambiguous query parameter, or an unknown one "
-                 "(reason invalid:request; field names it)"),
-    "404": _json(_ref("Error"), "The federation or co-op named is unknown here (reason "
-                 "invalid:unknown; field names the parameter)"),
-}
-
-
-def _view(view: str, summary: str, *, path_param: bool = False) -> dict[str, Any]:
-    allowed, required = econview.PARAMS[view]
-    params = [{"name": n, "in": "path" if path_param and n == "federation" else "query",
-               "required": n in required, "description": _Q_DOC[n], "schema": _Q_SCHEMA[n]}
-              for n in sorted(allowed)]
-    return {"get": {"summary": summary, "parameters": params, "responses": {
-        "200": _json({"type": "object"}, "The view (docs/api.md shows its fields)"),
-        **_VIEW_ERRORS}}}
-
-
-def _gov_view(v: govview.GovView) -> dict[str, Any]:
-    params = [{"name": n, "in": "path", "required": True, "description": n,
-               "schema": {"type": "string"}} for n in v.path_params]
-    params += [{"name": n, "in": "query", "required": n in v.required, "description": doc,
-                "schema": {"type": "string"}} for n, doc in sorted(v.params.items())]
-    return {"get": {"summary": v.summary, "parameters": params, "responses": {
-        "200": _json({"type": "object"}, "The view (docs/api.md shows its fields)"),
-        **_VIEW_ERRORS}}}
-
 
 _BLOCK = {"type": "object", "properties": {
     "kind": {"enum": ["peer", "author"]},
@@ -671,20 +606,6 @@ OPENAPI: dict[str, Any] = {
                 "state_hash": {"type": "string"}, "entries_held": {"type": "integer"}}},
                 "The new state_hash"), **_ERRORS}}},
         "/v1/blocks": _BLOCKS_PATHS,
-        "/v1/federations": _view(
-            "federations", "The federations a co-op is a member of or invited to"),
-        "/v1/federations/{federation}": _view(
-            "federation", "One federation: charter, founder, rules, members, invites",
-            path_param=True),
-        "/v1/balances": _view(
-            "balances", "Mutual-credit balances, reserved, limit and available per unit"),
-        "/v1/transfers": _view(
-            "transfers", "Transfers and their status (open, lapsed, accepted, declined)"),
-        "/v1/board": _view("board", "A federation's surplus board and sprints"),
-        "/v1/fund": _view("fund", "A federation's innovation fund"),
-        "/v1/exceptions": _view(
-            "exceptions", "Exceptions the fold flagged, and invalid economic entries"),
-        "/v1/metrics": _view("metrics", "Sovereignty metrics"),
-        **{v.path: _gov_view(v) for v in govview.VIEWS.values()},
+        **views.openapi(_ERRORS),
     },
 }

@@ -11,9 +11,9 @@ and the document says which time it used. Co-ops appear as hex with their name a
 state knows it (None until their genesis entry arrives).
 
 Names given by people (a federation's name or an id prefix, a co-op's name or key
-prefix) are resolved here too, so the API and the CLI refuse the same names alike:
-
-    LookupFailed(ValueError)   .field (the parameter), .status 404 unknown / 400 ambiguous
+prefix) are resolved by node/_views.py, whose ``LookupFailed``, ``resolve_*`` and
+``check_period`` are importable from here too. ``VIEWS`` declares these views for the
+one view table (node/_views_table.py); ``answer`` runs one of them.
 """
 
 from __future__ import annotations
@@ -27,35 +27,36 @@ from typing import TYPE_CHECKING, Any
 from coopledger.protocol import Entry, Quantity, compute_metrics
 
 from ._clock import now_ms
+from ._views import (
+    AS_OF,
+    COOP,
+    FEDERATION,
+    FLAG,
+    MIN_PREFIX,
+    MONTH,
+    PERIOD,
+    LookupFailed,
+    Param,
+    View,
+    ViewArgs,
+    check_period,
+    economy,
+    resolve_coop,
+    resolve_federation,
+    resolve_id,
+    run,
+)
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy, Federation, Transfer
 
     from ._store import Store
 
-# An id prefix must be at least this long: 8 hex characters are 32 bits, enough that a
-# federation's own entries practically never collide, short enough to type.
-MIN_PREFIX = 8
-PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 # Kinds the metrics read besides the economy's own.
 METRIC_KINDS = ("labor", "energy", "labor.outside")
 
 
-class LookupFailed(ValueError):
-    """A name or id prefix given by a person names nothing, or more than one thing."""
-
-    def __init__(self, field: str, message: str, *, status: int = 404) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.status = status
-
-
 # -- helpers ----------------------------------------------------------------------------
-
-
-def economy(store: Store) -> Economy:
-    return store.state().economy()
 
 
 def coop_names(store: Store) -> dict[bytes, str | None]:
@@ -64,67 +65,6 @@ def coop_names(store: Store) -> dict[bytes, str | None]:
 
 def q(value: Quantity | None) -> str | None:
     return None if value is None else str(value)
-
-
-def _is_hex(text: str) -> bool:
-    return bool(text) and all(c in "0123456789abcdef" for c in text)
-
-
-def resolve_id(candidates: Iterable[bytes], text: str, *, field: str, what: str) -> bytes:
-    """The one candidate whose hex id starts with ``text`` (at least MIN_PREFIX hex
-    characters). LookupFailed otherwise."""
-    low = text.strip().lower()
-    if not _is_hex(low) or len(low) < MIN_PREFIX:
-        raise LookupFailed(field, f"give at least {MIN_PREFIX} hex characters of the "
-                           f"{what}'s id", status=400)
-    hits = [c for c in candidates if c.hex().startswith(low)]
-    if len(hits) > 1:
-        raise LookupFailed(field, f"id prefix {low[:64]} matches {len(hits)} {what}s; "
-                           "give more characters", status=400)
-    if not hits:
-        raise LookupFailed(field, f"no {what} with an id starting {low[:64]} here")
-    return hits[0]
-
-
-def resolve_federation(eco: Economy, text: str, *, field: str = "federation") -> bytes:
-    """A federation by its exact name or an id prefix."""
-    named = [f.id for f in eco.federations.values() if f.name == text.strip()]
-    if len(named) == 1:
-        return named[0]
-    if len(named) > 1:
-        raise LookupFailed(field, f"{len(named)} federations are named {text[:100]!r}; "
-                           "give an id prefix instead", status=400)
-    low = text.strip().lower()
-    if _is_hex(low) and len(low) >= MIN_PREFIX:
-        return resolve_id(eco.federations, low, field=field, what="federation")
-    raise LookupFailed(field, f"no federation named {text[:100]!r} here (give its name "
-                       f"or at least {MIN_PREFIX} hex characters of its id)")
-
-
-def resolve_coop(store: Store, text: str, *, field: str) -> bytes:
-    """A co-op by its name or a key prefix (at least MIN_PREFIX hex characters)."""
-    authors = store.state().authors
-    # A co-op's keys each have a genesis naming it (SPEC §13.2): one name, one co-op.
-    identity_of = economy(store).gov.ids.identity_of
-    named = sorted({identity_of(a) for a, st in authors.items() if st.name == text.strip()})
-    if len(named) == 1:
-        return named[0]
-    if len(named) > 1:
-        raise LookupFailed(field, f"{len(named)} co-ops are named {text[:100]!r}; give "
-                           "a key prefix instead", status=400)
-    low = text.strip().lower()
-    if len(low) == 64 and _is_hex(low):
-        return bytes.fromhex(low)  # a full key need not be held here yet
-    if _is_hex(low) and len(low) >= MIN_PREFIX:
-        return resolve_id(authors, low, field=field, what="co-op")
-    raise LookupFailed(field, f"no co-op named {text[:100]!r} here (give its name or at "
-                       f"least {MIN_PREFIX} hex characters of its key)")
-
-
-def check_period(text: str, *, field: str = "period") -> str:
-    if not PERIOD.fullmatch(text) or text == "0000-00" or text.startswith("0000"):
-        raise LookupFailed(field, "expected a month, YYYY-MM (2026-11)", status=400)
-    return text
 
 
 def applied(store: Store, kinds: Iterable[str]) -> Iterator[Entry]:
@@ -385,74 +325,136 @@ def plain(value: Any) -> Any:
     return value
 
 
-# -- one entry point for the API and the CLI ----------------------------------------------
+# -- the views' declarations (node/_views.py) ---------------------------------------------
 
-# view -> (the query parameters it takes, the required ones)
-PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "federations": (frozenset({"coop"}), frozenset()),
-    "federation": (frozenset({"federation"}), frozenset({"federation"})),
-    "balances": (frozenset({"federation", "as_of", "coop"}), frozenset()),
-    "transfers": (frozenset({"federation", "as_of", "coop", "open"}), frozenset()),
-    "board": (frozenset({"federation", "as_of"}), frozenset({"federation"})),
-    "fund": (frozenset({"federation", "as_of"}), frozenset({"federation"})),
-    "exceptions": (frozenset({"federation"}), frozenset()),
-    "metrics": (frozenset({"federation", "period", "coop"}), frozenset()),
+_DOC = {
+    "federation": "A federation: its exact name, or at least 8 hex characters of its id",
+    "as_of": "The time to judge expiry and overdue at (ms since 1970). Default: now",
+    "coop": "A co-op (name or at least 8 hex characters of its key): whose point of "
+            "view (for metrics: whose figures). Default: this node's co-op",
+    "period": "A month, YYYY-MM",
+    "open": "true: only offers still open",
 }
+_FED = Param("federation", FEDERATION, _DOC["federation"])
+_FED_NEEDED = Param("federation", FEDERATION, _DOC["federation"], required=True)
+_AS_OF = Param("as_of", AS_OF, _DOC["as_of"])
+# ?coop= (empty) names no co-op here, unlike in the views of self-government.
+_COOP = Param("coop", COOP, _DOC["coop"], blank_is_absent=False)
+_PERIOD = Param("period", MONTH, _DOC["period"])
+_OPEN = Param("open", FLAG, _DOC["open"])
+# The order the parameters are checked in, whichever a view takes.
+_ORDER = ("as_of", "open", "period", "coop", "federation")
+
+
+def _args(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    """The view's parameters parsed (in _ORDER), and ``who``: the co-op whose point of
+    view it is: ``coop``, else this node's co-op."""
+    taken = {p.name for p in args.view.params}
+    got = {name: args.value(name) for name in _ORDER if name in taken}
+    # A key speaks for the co-op it is bound to (SPEC §13.2): this node's key, or a
+    # co-op given by one of its keys, is seen as that co-op's identity.
+    ids = economy(store).gov.ids
+    coop = got.get("coop")
+    got["who"] = ids.identity_of(coop) if coop is not None else (
+        None if me is None else ids.identity_of(me))
+    return got
+
+
+def _federations(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    return federations(store, _args(store, args, me)["who"])
+
+
+def _federation(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    return federation(store, _args(store, args, me)["federation"])
+
+
+def _balances(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    a = _args(store, args, me)
+    return balances(store, a["who"], a["federation"], a["as_of"])
+
+
+def _transfers(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    a = _args(store, args, me)
+    return transfers(store, a["who"], a["federation"], a["as_of"], open_only=a["open"])
+
+
+def _board(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    a = _args(store, args, me)
+    return board(store, a["federation"], a["as_of"])
+
+
+def _fund(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    a = _args(store, args, me)
+    return fund(store, a["federation"], a["as_of"])
+
+
+def _exceptions(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    return exceptions(store, _args(store, args, me)["federation"])
+
+
+def _metrics(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
+    a = _args(store, args, me)
+    return metrics(store, federation=a["federation"], period=a["period"], coop=a["coop"])
+
+
+VIEWS: dict[str, View] = {
+    "federations": View("/v1/federations", _federations,
+                        "The federations a co-op is a member of or invited to", (_COOP,)),
+    "federation": View("/v1/federations/{federation}", _federation,
+                       "One federation: charter, founder, rules, members, invites",
+                       (_FED_NEEDED,)),
+    "balances": View("/v1/balances", _balances,
+                     "Mutual-credit balances, reserved, limit and available per unit",
+                     (_FED, _AS_OF, _COOP)),
+    "transfers": View("/v1/transfers", _transfers,
+                      "Transfers and their status (open, lapsed, accepted, declined)",
+                      (_FED, _AS_OF, _COOP, _OPEN)),
+    "board": View("/v1/board", _board, "A federation's surplus board and sprints",
+                  (_FED_NEEDED, _AS_OF)),
+    "fund": View("/v1/fund", _fund, "A federation's innovation fund", (_FED_NEEDED, _AS_OF)),
+    "exceptions": View("/v1/exceptions", _exceptions,
+                       "Exceptions the fold flagged, and invalid economic entries", (_FED,)),
+    "metrics": View("/v1/metrics", _metrics, "Sovereignty metrics",
+                    (_FED, _PERIOD, _COOP)),
+}
+
+# view -> (the query parameters it takes, the required ones); kept for old callers.
+PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    name: (frozenset(v.allowed()), v.required) for name, v in VIEWS.items()}
 
 
 def answer(store: Store, view: str, params: Mapping[str, str], *,
            me: bytes | None) -> dict[str, Any]:
-    """The view ``view`` for query parameters as text (what the API received, or what
-    the CLI would have sent): ``federation`` (name or id prefix), ``as_of`` (ms),
-    ``coop`` (name or key prefix: whose point of view; for metrics, whose figures),
-    ``period`` (YYYY-MM), ``open`` (true/false). ``me`` (this node's key; the co-op
-    it writes for, SPEC §13.2) is the point of view when no ``coop`` is given. Raises
-    LookupFailed naming the parameter."""
-    allowed, required = PARAMS[view]
-    for name in sorted(params):
-        if name not in allowed:
-            raise LookupFailed(name, f"unknown parameter; {view} takes "
-                               f"{', '.join(sorted(allowed)) or 'none'}", status=400)
-    for name in sorted(required):
-        if not params.get(name):
-            raise LookupFailed(name, "required", status=400)
-    as_of = None
-    if "as_of" in params:
-        text = params["as_of"]
-        if not text.isdigit() or len(text) > 16:
-            raise LookupFailed("as_of", "milliseconds since 1970, an integer", status=400)
-        as_of = int(text)
-    open_only = False
-    if "open" in params:
-        if params["open"] not in ("true", "false"):
-            raise LookupFailed("open", "true or false", status=400)
-        open_only = params["open"] == "true"
-    period = check_period(params["period"]) if "period" in params else None
-    coop = resolve_coop(store, params["coop"], field="coop") if "coop" in params else None
-    eco = economy(store)
-    fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
-    # A key speaks for the co-op it is bound to (SPEC §13.2): this node's key, or a
-    # co-op given by one of its keys, is seen as that co-op's identity.
-    ids = eco.gov.ids
-    who = ids.identity_of(coop) if coop is not None else (
-        None if me is None else ids.identity_of(me))
-    if view == "federations":
-        return federations(store, who)
-    if view == "federation":
-        assert fed is not None
-        return federation(store, fed)
-    if view == "balances":
-        return balances(store, who, fed, as_of)
-    if view == "transfers":
-        return transfers(store, who, fed, as_of, open_only=open_only)
-    if view == "board":
-        assert fed is not None
-        return board(store, fed, as_of)
-    if view == "fund":
-        assert fed is not None
-        return fund(store, fed, as_of)
-    if view == "exceptions":
-        return exceptions(store, fed)
-    if view == "metrics":
-        return metrics(store, federation=fed, period=period, coop=coop)
-    raise KeyError(view)
+    """The view ``view`` for query parameters as text (as node/_views_table.answer):
+    ``federation`` (name or id prefix), ``as_of`` (ms), ``coop`` (name or key prefix:
+    whose point of view; for metrics, whose figures), ``period`` (YYYY-MM), ``open``
+    (true/false). ``me`` (this node's key; the co-op it writes for, SPEC §13.2) is the
+    point of view when no ``coop`` is given. Raises LookupFailed naming the parameter."""
+    return run(view, VIEWS[view], store, params, me)
+
+
+__all__ = [
+    "MIN_PREFIX",
+    "PARAMS",
+    "PERIOD",
+    "VIEWS",
+    "LookupFailed",
+    "answer",
+    "applied",
+    "balances",
+    "board",
+    "check_period",
+    "coop_names",
+    "economy",
+    "exceptions",
+    "federation",
+    "federations",
+    "fund",
+    "metrics",
+    "plain",
+    "q",
+    "resolve_coop",
+    "resolve_federation",
+    "resolve_id",
+    "transfers",
+]

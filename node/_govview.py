@@ -1,53 +1,63 @@
-"""The read views of self-government (SPEC §13, docs/governance.md) as JSON-ready dicts.
+"""What the views of self-government share (SPEC §13-§14, docs/governance.md).
 
-Each governance area declares its views in its own module (``node/_govview_<area>.py``)
-as ``VIEWS: dict[name, GovView]``; this module merges them. The local API serves each at
-its ``path`` (``GET``), with the view's query parameters, through ``NodeService.query``;
-the offline CLI calls ``answer`` on the store it opened, so ``coop … --json`` prints the
-same document either way. Parameter errors are ``econview.LookupFailed`` (400 for a bad
-or unknown parameter, 404 for a name that names nothing), as for the economy's views.
+Each governance area declares its views in its own module (``node/_govview_<area>.py``,
+node/_checkpoints.py) as ``VIEWS: dict[name, View]`` (node/_views.py); the one view
+table (node/_views_table.py) imports them by name and serves them with the economy's.
+``VIEWS`` and ``answer`` here are that table and its entry point, kept for old callers;
+``GovView`` is the former declaration (parameters given as ``{name: help}``, all text).
 
-A view function gets the store, the query parameters as text (path parameters merged
-in) and ``me``, the key this node writes with (None offline without a home); the co-op
-``me`` acts for is ``identity_of(store, me)``.
+A view function gets the store, its ``ViewArgs`` (the query parameters as text, path
+parameters merged in, and ``args.value(name)`` parsed) and ``me``, the key this node
+writes with (None offline without a home); the co-op ``me`` acts for is
+``identity_of(store, me)``.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._econview import LookupFailed, economy, resolve_coop, resolve_federation
+from ._views import LookupFailed, Param, View, ViewArgs, ViewFn, identity_of, parse_flag
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy
 
     from ._store import Store
 
-ViewFn = Callable[["Store", Mapping[str, str], "bytes | None"], dict[str, Any]]
+__all__ = ["GovView", "LookupFailed", "Scope", "ViewFn", "answer", "body_fields",
+           "flag", "identity_of", "scope", "who"]
 
 
-@dataclass(frozen=True)
-class GovView:
-    path: str                   # e.g. "/v1/mandates", "/v1/lotteries/{lottery}"
-    fn: ViewFn
-    summary: str                # one line, for the OpenAPI description
-    # parameter -> one-line description; path parameters are always required
-    params: Mapping[str, str] = field(default_factory=dict)
-    required: frozenset[str] = frozenset()
+class GovView(View):
+    """A view declared the former way: ``params`` maps each query parameter to its
+    help (typed by name, node/_views.BY_NAME; the function may read them as text
+    itself), ``required`` names the required ones. Path parameters are always
+    required."""
 
-    @property
-    def path_params(self) -> list[str]:
-        return [p[1:-1] for p in self.path.split("/") if p.startswith("{")]
+    def __init__(self, path: str, fn: ViewFn, summary: str,
+                 params: Mapping[str, str] | None = None,
+                 required: frozenset[str] = frozenset()) -> None:
+        super().__init__(path, fn, summary, tuple(
+            Param(name, None, doc, name in required) for name, doc in (params or {}).items()))
 
 
-def identity_of(store: Store, key: bytes | None) -> bytes | None:
-    """The co-op (identity) that ``key`` writes for: its root key (SPEC §13.2)."""
-    if key is None:
-        return None
-    return economy(store).gov.ids.identity_of(key)
+def __getattr__(name: str) -> Any:
+    # The table imports every area module, and they import this one: it is read when
+    # asked for, not when this module loads.
+    if name == "VIEWS":
+        from ._views_table import VIEWS
+
+        return VIEWS
+    raise AttributeError(name)
+
+
+def answer(store: Store, view: str, params: Mapping[str, str], *,
+           me: bytes | None) -> dict[str, Any]:
+    """Run view ``view`` of the table: checks the parameters (LookupFailed), then
+    calls it."""
+    from ._views_table import answer as run
+
+    return run(store, view, params, me=me)
 
 
 # -- what the area views share --------------------------------------------------------
@@ -64,16 +74,15 @@ class Scope:
             self.by is None or by == self.by)
 
 
-def scope(store: Store, eco: Economy, params: Mapping[str, str], me: bytes | None, *,
+def scope(store: Store, eco: Economy, args: ViewArgs, me: bytes | None, *,
           coop_alone_is_body: bool) -> Scope:
-    """The scope of ``federation`` and ``coop``: a federation (and, with ``coop``, that
-    co-op's entries in it); ``coop`` alone: that co-op's own assembly when
-    ``coop_alone_is_body``, else everything that co-op wrote; neither: this node's
-    co-op and its federations (all, offline without a home)."""
-    fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
-    coop = None
-    if params.get("coop"):
-        coop = eco.gov.ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
+    """The scope of ``federation`` and ``coop`` (``args``: the view's ViewArgs): a
+    federation (and, with ``coop``, that co-op's entries in it); ``coop`` alone: that
+    co-op's own assembly when ``coop_alone_is_body``, else everything that co-op wrote;
+    neither: this node's co-op and its federations (all, offline without a home)."""
+    fed: bytes | None = args.value("federation")
+    key: bytes | None = args.value("coop")
+    coop = None if key is None else eco.gov.ids.identity_of(key)
     if fed is not None:
         return Scope({fed}, coop)
     if coop is not None:
@@ -87,11 +96,7 @@ def scope(store: Store, eco: Economy, params: Mapping[str, str], me: bytes | Non
 def flag(params: Mapping[str, str], name: str) -> bool:
     """A true/false parameter (absent: false)."""
     value = params.get(name)
-    if value is None:
-        return False
-    if value not in ("true", "false"):
-        raise LookupFailed(name, "true or false", status=400)
-    return value == "true"
+    return False if value is None else parse_flag(value, name)
 
 
 def body_fields(eco: Economy, names: Mapping[bytes, str | None], body: bytes,
@@ -109,43 +114,3 @@ def who(prefix: str, key: bytes | None, names: Mapping[bytes, str | None]
     """``prefix`` (hex) and ``prefix_name`` of a co-op or key (both None for None)."""
     return {prefix: None if key is None else key.hex(),
             f"{prefix}_name": None if key is None else names.get(key)}
-
-
-# The modules whose VIEWS make up the registry (one line each: add yours).
-VIEW_MODULES = (
-    "_govview_keys",
-    "_govview_mandates",
-    "_govview_lottery",
-    "_govview_proposals",
-    "_checkpoints",
-    "_govview_audit",
-    "_govview_alerts",
-)
-
-
-def _views() -> dict[str, GovView]:
-    out: dict[str, GovView] = {}
-    for module in VIEW_MODULES:
-        part = importlib.import_module(f"{__package__}.{module}")
-        for name, view in part.VIEWS.items():
-            assert name not in out, name
-            out[name] = view
-    return out
-
-
-VIEWS: dict[str, GovView] = _views()
-
-
-def answer(store: Store, view: str, params: Mapping[str, str], *,
-           me: bytes | None) -> dict[str, Any]:
-    """Run view ``view``: checks the parameters (LookupFailed), then calls it."""
-    v = VIEWS[view]
-    allowed = set(v.params) | set(v.path_params)
-    for name in sorted(params):
-        if name not in allowed:
-            raise LookupFailed(name, f"unknown parameter; {view} takes "
-                               f"{', '.join(sorted(allowed)) or 'none'}", status=400)
-    for name in sorted(v.required | set(v.path_params)):
-        if not params.get(name):
-            raise LookupFailed(name, "required", status=400)
-    return v.fn(store, params, me)

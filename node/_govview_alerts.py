@@ -20,23 +20,14 @@ from typing import TYPE_CHECKING, Any
 from coopledger.protocol import Alert
 
 from ._alerts_seen import Sighting, read_last_seen
-from ._clock import now_ms
-from ._econview import LookupFailed, coop_names, economy, resolve_federation, resolve_id
-from ._govview import GovView, flag, who
+from ._econview import coop_names
+from ._govview import who
+from ._views import ALERT, AS_OF, FEDERATION, FLAG, Param, View, ViewArgs, economy
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy
 
     from ._store import Store
-
-
-def _as_of(params: Mapping[str, str]) -> int:
-    text = params.get("as_of")
-    if text is None:
-        return now_ms()
-    if not text.isdigit() or len(text) > 16:
-        raise LookupFailed("as_of", "milliseconds since 1970, an integer", status=400)
-    return int(text)
 
 
 def status_of(alert: Alert, now: int) -> str:
@@ -63,12 +54,12 @@ def _row(eco: Economy, alert: Alert, names: Mapping[bytes, str | None],
     }
 
 
-def alerts(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def alerts(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """Every valid alert held here (or one federation's; ``open``: only those before
     their deadline and not acknowledged by every target), newest first."""
-    eco, names, now = economy(store), coop_names(store), _as_of(params)
-    fed = resolve_federation(eco, params["federation"]) if params.get("federation") else None
-    only_open = flag(params, "open")
+    eco, names, now = economy(store), coop_names(store), args.value("as_of")
+    fed = args.value("federation")
+    only_open = args.value("open")
     rows = [_row(eco, a, names, now) for a in eco.gov.alerts.by_id.values()
             if (fed is None or fed in a.federations)
             and (not only_open or status_of(a, now) == "open")]
@@ -94,11 +85,11 @@ def _last_seen(store: Store, eco: Economy, coop: bytes,
             "newest_entry_ts": newest}
 
 
-def alert(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def alert(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """One alert by an id prefix, with everyone's answer and who is missing."""
     state = store.state()
-    eco, names, now = state.economy(), coop_names(store), _as_of(params)
-    aid = resolve_id(eco.gov.alerts.by_id, params["alert"], field="alert", what="alert")
+    eco, names, now = state.economy(), coop_names(store), args.value("as_of")
+    aid = args.value("alert")
     a = eco.gov.alerts.by_id[aid]
     seen = read_last_seen(Path(store.path).parent) if store.path != ":memory:" else {}
     invalid = []
@@ -123,16 +114,18 @@ def alert(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str
     }
 
 
-_AS_OF = "ms since 1970: compute time left at this time (default: now)"
+_AS_OF = Param("as_of", AS_OF, "ms since 1970: compute time left at this time "
+               "(default: now)")
 
-VIEWS: dict[str, GovView] = {
-    "alerts": GovView(
+VIEWS: dict[str, View] = {
+    "alerts": View(
         "/v1/alerts", alerts,
         "Solidarity alerts held here: raiser, needs, deadline, time left, coverage",
-        {"open": "true: only alerts before their deadline not acknowledged by all",
-         "federation": "a federation's name or id prefix", "as_of": _AS_OF}),
-    "alert": GovView(
+        (Param("open", FLAG, "true: only alerts before their deadline not acknowledged "
+               "by all"),
+         Param("federation", FEDERATION, "a federation's name or id prefix"), _AS_OF)),
+    "alert": View(
         "/v1/alerts/{alert}", alert,
         "One alert: acknowledgements, pledges, deliveries, who is not reached",
-        {"as_of": _AS_OF}),
+        (Param("alert", ALERT, "alert"), _AS_OF)),
 }

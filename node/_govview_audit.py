@@ -24,7 +24,6 @@ or the one before (the same window the transparency metric uses, SPEC §12.7).
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -38,10 +37,19 @@ from coopledger.protocol import (
     recent_quarters,
 )
 
-from ._clock import now_ms
-from ._econview import LookupFailed, coop_names, resolve_coop, resolve_federation, resolve_id
-from ._govview import GovView
+from ._econview import coop_names
 from ._govview import who as _who
+from ._views import (
+    AS_OF,
+    CIRCLE,
+    COOP,
+    FEDERATION,
+    QUARTER,
+    REPORT,
+    Param,
+    View,
+    ViewArgs,
+)
 
 if TYPE_CHECKING:
     from coopledger.protocol import Audits, Economy
@@ -49,19 +57,9 @@ if TYPE_CHECKING:
     from ._store import Store
 
 Names = Mapping[bytes, "str | None"]
-_QUARTER = re.compile(r"\d{4}-Q[1-4]", re.ASCII)
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _as_of(params: Mapping[str, str]) -> int:
-    text = params.get("as_of")
-    if text is None:
-        return now_ms()
-    if not text.isdigit() or len(text) > 16:
-        raise LookupFailed("as_of", "milliseconds since 1970, an integer", status=400)
-    return int(text)
 
 
 def current_quarters(at: int) -> tuple[str, ...]:
@@ -145,31 +143,19 @@ def _sanction(eco: Economy, s: Sanction, at: int, names: Names) -> dict[str, Any
             "in_force": s.in_force(at)}
 
 
-def _coop_param(store: Store, eco: Economy, params: Mapping[str, str]) -> bytes | None:
-    if not params.get("coop"):
-        return None
-    return eco.gov.ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
-
-
-def _fed_param(eco: Economy, params: Mapping[str, str]) -> bytes | None:
-    return resolve_federation(eco, params["federation"]) if params.get("federation") else None
-
-
-def _period_param(params: Mapping[str, str]) -> str | None:
-    period = params.get("period")
-    if period is not None and not (_QUARTER.fullmatch(period) and period[:4] != "0000"):
-        raise LookupFailed("period", "expected a quarter, YYYY-Qn (2026-Q4)", status=400)
-    return period
+def _coop_param(store: Store, eco: Economy, args: ViewArgs) -> bytes | None:
+    key: bytes | None = args.value("coop")
+    return None if key is None else eco.gov.ids.identity_of(key)
 
 
 def resolve_circle(eco: Economy, text: str, *, field: str = "circle") -> bytes:
     """A valid audit circle by an id prefix (at least 8 hex characters)."""
-    return resolve_id(eco.gov.audit.circles, text, field=field, what="audit circle")
+    return CIRCLE.resolve(eco, text, field)
 
 
 def resolve_report(eco: Economy, text: str, *, field: str = "report") -> bytes:
     """A valid audit report by an id prefix (at least 8 hex characters)."""
-    return resolve_id(eco.gov.audit.reports, text, field=field, what="audit report")
+    return REPORT.resolve(eco, text, field)
 
 
 def _forks(store: Store, eco: Economy, names: Names, only: bytes | None
@@ -192,13 +178,13 @@ def _forks(store: Store, eco: Economy, names: Names, only: bytes | None
 # -- views --------------------------------------------------------------------------------
 
 
-def audit_circles(store: Store, params: Mapping[str, str], me: bytes | None
+def audit_circles(store: Store, args: ViewArgs, me: bytes | None
                   ) -> dict[str, Any]:
     """Audit circles, oldest first, of a federation, of an audited co-op and/or of a
     quarter (all held here without filters)."""
     eco, names = store.state().economy(), coop_names(store)
-    fed, coop, period = _fed_param(eco, params), _coop_param(store, eco, params), \
-        _period_param(params)
+    fed, coop, period = args.value("federation"), _coop_param(store, eco, args), \
+        args.value("period")
     rows = [_circle(eco, c, names) for c in eco.gov.audit.circles.values()
             if (fed is None or c.federation == fed) and (coop is None or c.coop == coop)
             and (period is None or c.period == period)]
@@ -206,14 +192,14 @@ def audit_circles(store: Store, params: Mapping[str, str], me: bytes | None
     return {"circles": rows}
 
 
-def audit_reports(store: Store, params: Mapping[str, str], me: bytes | None
+def audit_reports(store: Store, args: ViewArgs, me: bytes | None
                   ) -> dict[str, Any]:
     """Audit reports, oldest first, of a federation, about a co-op, of a quarter or of
     one circle."""
     eco, names = store.state().economy(), coop_names(store)
-    fed, coop, period = _fed_param(eco, params), _coop_param(store, eco, params), \
-        _period_param(params)
-    circle = resolve_circle(eco, params["circle"]) if params.get("circle") else None
+    fed, coop, period = args.value("federation"), _coop_param(store, eco, args), \
+        args.value("period")
+    circle = args.value("circle")
     audit = eco.gov.audit
     rows = []
     for r in audit.reports.values():
@@ -226,12 +212,12 @@ def audit_reports(store: Store, params: Mapping[str, str], me: bytes | None
     return {"reports": rows}
 
 
-def audit_report(store: Store, params: Mapping[str, str], me: bytes | None
+def audit_report(store: Store, args: ViewArgs, me: bytes | None
                  ) -> dict[str, Any]:
     """One report by an id prefix: every check with its sentence, the findings, the
     circle, and the checkpoint it covers with the witnesses that cosigned it."""
     eco, names = store.state().economy(), coop_names(store)
-    r = eco.gov.audit.reports[resolve_report(eco, params["report"])]
+    r = eco.gov.audit.reports[args.value("report")]
     return {**_report(eco, r, names),
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in r.checks],
             "findings": list(r.findings),
@@ -254,11 +240,11 @@ def _witness_rows(eco: Economy, cosigns: list[Cosign], current: set[bytes],
             for (log, w), s in sorted(latest.items())]
 
 
-def audit_coop(store: Store, params: Mapping[str, str], me: bytes | None
+def audit_coop(store: Store, args: ViewArgs, me: bytes | None
                ) -> dict[str, Any]:
     """Everything about one co-op's audits and conduct, at ``as_of``."""
-    eco, names, at = store.state().economy(), coop_names(store), _as_of(params)
-    coop = eco.gov.ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
+    eco, names, at = store.state().economy(), coop_names(store), args.value("as_of")
+    coop = eco.gov.ids.identity_of(args.value("coop"))
     audit = eco.gov.audit
     keys = [r.key for r in eco.gov.ids.keys_of(coop)]
     quarters = current_quarters(at)
@@ -287,13 +273,13 @@ def audit_coop(store: Store, params: Mapping[str, str], me: bytes | None
     }
 
 
-def misconduct(store: Store, params: Mapping[str, str], me: bytes | None
+def misconduct(store: Store, args: ViewArgs, me: bytes | None
                ) -> dict[str, Any]:
     """Complaints, findings and sanctions (of a federation, about a co-op, or all), and
     the forks and broken logs the fold found (of that co-op's keys, or of every log;
     a federation filter does not apply to them: a fork is misconduct everywhere)."""
-    eco, names, at = store.state().economy(), coop_names(store), _as_of(params)
-    fed, coop = _fed_param(eco, params), _coop_param(store, eco, params)
+    eco, names, at = store.state().economy(), coop_names(store), args.value("as_of")
+    fed, coop = args.value("federation"), _coop_param(store, eco, args)
     audit = eco.gov.audit
 
     def keep(federation: bytes, about: bytes) -> bool:
@@ -314,30 +300,32 @@ def misconduct(store: Store, params: Mapping[str, str], me: bytes | None
     }
 
 
-_FILTERS = {"federation": "a federation's name or id prefix",
-            "coop": "the audited co-op (name or key prefix)",
-            "period": "a quarter, YYYY-Qn"}
-_AS_OF = "ms since 1970 (default: now)"
+_FED = Param("federation", FEDERATION, "a federation's name or id prefix")
+_FILTERS = (_FED, Param("coop", COOP, "the audited co-op (name or key prefix)"),
+            Param("period", QUARTER, "a quarter, YYYY-Qn"))
+_AS_OF = Param("as_of", AS_OF, "ms since 1970 (default: now)")
 
-VIEWS: dict[str, GovView] = {
-    "audit_circles": GovView(
+VIEWS: dict[str, View] = {
+    "audit_circles": View(
         "/v1/audit/circles", audit_circles,
         "Audit circles: who is audited for which quarter, who was drawn, who reported",
         _FILTERS),
-    "audit_reports": GovView(
+    "audit_reports": View(
         "/v1/audit/reports", audit_reports,
         "Audit reports: auditor, checkpoint, checks passed and failed",
-        {**_FILTERS, "circle": "an audit circle's id prefix"}),
-    "audit_report": GovView(
+        (*_FILTERS, Param("circle", CIRCLE, "an audit circle's id prefix",
+                          blank_is_absent=True))),
+    "audit_report": View(
         "/v1/audit/reports/{report}", audit_report,
-        "One audit report: every check, the findings, the checkpoint and its witnesses"),
-    "audit_coop": GovView(
+        "One audit report: every check, the findings, the checkpoint and its witnesses",
+        (Param("report", REPORT, "report"),)),
+    "audit_coop": View(
         "/v1/audit/coops/{coop}", audit_coop,
         "One co-op's audits and conduct: circles, reports, witnesses, complaints, "
-        "findings, sanctions, forks", {"as_of": _AS_OF}),
-    "misconduct": GovView(
+        "findings, sanctions, forks", (Param("coop", COOP, "coop"), _AS_OF)),
+    "misconduct": View(
         "/v1/misconduct", misconduct,
         "Complaints, findings, sanctions (in force at as_of), forks and broken logs",
-        {"federation": "a federation's name or id prefix",
-         "coop": "the co-op they are about (name or key prefix)", "as_of": _AS_OF}),
+        (_FED, Param("coop", COOP, "the co-op they are about (name or key prefix)"),
+         _AS_OF)),
 }

@@ -12,13 +12,12 @@ the co-op this node writes for. ``this_key`` is the key this node writes with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from coopledger.protocol import attributed
 
-from ._econview import LookupFailed, coop_names, economy, resolve_coop
-from ._govview import GovView
+from ._econview import coop_names
+from ._views import COOP, LookupFailed, Param, View, ViewArgs, economy
 
 if TYPE_CHECKING:
     from coopledger.protocol import KeyRecord
@@ -40,12 +39,13 @@ def _record(rec: KeyRecord, held: int, applied: int, acting: int) -> dict[str, A
     }
 
 
-def keys(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def keys(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """The keys of one co-op (see the module docstring)."""
     eco = economy(store)
     ids = eco.gov.ids
-    if params.get("coop"):
-        coop = ids.identity_of(resolve_coop(store, params["coop"], field="coop"))
+    named: bytes | None = args.value("coop")
+    if named is not None:
+        coop = ids.identity_of(named)
     elif me is not None:
         coop = ids.identity_of(me)
     else:
@@ -70,8 +70,8 @@ def keys(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str,
             "keys": rows, "invalid": invalid}
 
 
-VIEWS: dict[str, GovView] = {
-    "keys": GovView("/v1/keys", keys,
-                    "The keys of a co-op: power, label, added, revoked, entries.",
-                    {"coop": "A co-op's name or key prefix (default: this node's co-op)."}),
+VIEWS: dict[str, View] = {
+    "keys": View("/v1/keys", keys, "The keys of a co-op: power, label, added, revoked, "
+                 "entries.", (Param("coop", COOP, "A co-op's name or key prefix (default: "
+                                    "this node's co-op)."),)),
 }

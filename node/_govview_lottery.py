@@ -18,15 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from coopledger.protocol import LOTTERY_CONTEXT, Beacon, Candidate, Draw, Lottery
 
-from ._econview import (
-    LookupFailed,
-    coop_names,
-    economy,
-    resolve_coop,
-    resolve_federation,
-    resolve_id,
-)
-from ._govview import GovView
+from ._econview import coop_names
+from ._views import COOP, FEDERATION, LOTTERY, LookupFailed, Param, View, ViewArgs, economy
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy
@@ -73,7 +66,7 @@ def _row(eco: Economy, lot: Lottery, names: Mapping[bytes, str | None]) -> dict[
     }
 
 
-def lotteries(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def lotteries(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """The lotteries of a federation (``federation``), of a co-op's own assembly
     (``coop``), or, with neither, every lottery held here (a node holds the logs of its
     federations, so these are the ones its co-op may be drawn in or beacon for).
@@ -81,12 +74,12 @@ def lotteries(store: Store, params: Mapping[str, str], me: bytes | None) -> dict
     eco, names = economy(store), coop_names(store)
     lots = eco.gov.lotteries
     bodies: set[bytes] | None
-    if params.get("federation"):
-        bodies = {resolve_federation(eco, params["federation"])}
-        if params.get("coop"):
+    if args.get("federation"):
+        bodies = {args.value("federation")}
+        if args.get("coop"):
             raise LookupFailed("coop", "give either coop or federation", status=400)
-    elif params.get("coop"):
-        bodies = {resolve_coop(store, params["coop"], field="coop")}
+    elif args.get("coop"):
+        bodies = {args.value("coop")}
     else:
         bodies = None
     rows = [_row(eco, lot, names) for lot in lots.by_id.values()
@@ -118,13 +111,13 @@ def steps(eco: Economy, lot: Lottery, names: Mapping[bytes, str | None]) -> dict
     }
 
 
-def lottery(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def lottery(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """One lottery by an id prefix: the announcement, the beacons, the result, the
     steps. u64 values are text (JSON numbers lose precision above 2^53)."""
     state = store.state()
     eco, names = state.economy(), coop_names(store)
     lots = eco.gov.lotteries
-    lid = resolve_id(lots.by_id, params["lottery"], field="lottery", what="lottery")
+    lid: bytes = args.value("lottery")
     lot = lots.by_id[lid]
     t = lot.terms
     invalid = []
@@ -152,13 +145,14 @@ def lottery(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[s
     }
 
 
-VIEWS: dict[str, GovView] = {
-    "lotteries": GovView(
+VIEWS: dict[str, View] = {
+    "lotteries": View(
         "/v1/lotteries", lotteries,
         "Lotteries held here, or those of one federation or one co-op's assembly",
-        {"coop": "a co-op's name or key prefix: its own assembly's lotteries",
-         "federation": "a federation's name or id prefix"}),
-    "lottery": GovView(
+        (Param("coop", COOP, "a co-op's name or key prefix: its own assembly's lotteries"),
+         Param("federation", FEDERATION, "a federation's name or id prefix"))),
+    "lottery": View(
         "/v1/lotteries/{lottery}", lottery,
-        "One lottery: announcement, beacons, result and every step of the draw"),
+        "One lottery: announcement, beacons, result and every step of the draw",
+        (Param("lottery", LOTTERY, "lottery"),)),
 }

@@ -22,13 +22,24 @@ from typing import TYPE_CHECKING, Any
 
 from coopledger.protocol import DEFAULT_POLICY
 
-from ._clock import now_ms
-from ._econview import LookupFailed, coop_names, economy, resolve_coop, resolve_federation
-from ._econview import resolve_id as _resolve_id
-from ._govview import GovView, flag, identity_of
+from ._econview import coop_names
 from ._govview import body_fields as _body
 from ._govview import scope as _scope
 from ._govview import who as _who
+from ._views import (
+    AS_OF,
+    COOP,
+    FEDERATION,
+    FLAG,
+    MANDATE,
+    LookupFailed,
+    Param,
+    View,
+    ViewArgs,
+    economy,
+    identity_of,
+)
+from ._views import resolve_id as _resolve_id
 
 if TYPE_CHECKING:
     from coopledger.protocol import Assignment, Economy, Mandate
@@ -37,15 +48,6 @@ if TYPE_CHECKING:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _as_of(params: Mapping[str, str]) -> int:
-    text = params.get("as_of")
-    if text is None:
-        return now_ms()
-    if not text.isdigit() or len(text) > 16:
-        raise LookupFailed("as_of", "milliseconds since 1970, an integer", status=400)
-    return int(text)
 
 
 def _text(store: Store, entry_id: bytes, field: str) -> str | None:
@@ -70,7 +72,7 @@ def _row(eco: Economy, names: Mapping[bytes, str | None], md: Mandate, at: int
 
 def resolve_mandate(eco: Economy, text: str) -> bytes:
     """A valid mandate by an id prefix (at least 8 hex characters)."""
-    return _resolve_id(eco.gov.mandates.by_id, text, field="mandate", what="mandate")
+    return MANDATE.resolve(eco, text, "mandate")
 
 
 def resolve_assignment(eco: Economy, text: str) -> bytes:
@@ -81,14 +83,14 @@ def resolve_assignment(eco: Economy, text: str) -> bytes:
 # -- views --------------------------------------------------------------------------------
 
 
-def mandates(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def mandates(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """The mandates in scope, by start; ``active=true``: only those in force at as_of.
     ``status`` is ``pending`` (not started), ``active``, ``expired`` or ``recalled``;
     ``expires`` is the expiry in force at as_of (``final_expires`` after every
     renewal)."""
-    eco, names, at = economy(store), coop_names(store), _as_of(params)
-    scope = _scope(store, eco, params, me, coop_alone_is_body=False)
-    active = flag(params, "active")
+    eco, names, at = economy(store), coop_names(store), args.value("as_of")
+    scope = _scope(store, eco, args, me, coop_alone_is_body=False)
+    active = args.value("active")
     rows = [_row(eco, names, md, at)
             for md in sorted(eco.gov.mandates.by_id.values(), key=lambda m: (m.start, m.id))
             if scope.keeps(md.body, md.issuer)
@@ -96,12 +98,12 @@ def mandates(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[
     return {"as_of": at, "active": active, "mandates": rows}
 
 
-def mandate(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def mandate(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """One mandate in full. ``entries`` lists every held entry that refs it (what the
     delegate did under it, reports, renewals, recalls…) with the fold's verdict: valid,
     or the reason code it was refused with."""
-    eco, names, at = economy(store), coop_names(store), _as_of(params)
-    md = eco.gov.mandates.by_id[resolve_mandate(eco, params["mandate"])]
+    eco, names, at = economy(store), coop_names(store), args.value("as_of")
+    md = eco.gov.mandates.by_id[args.value("mandate")]
     under = []
     for e in sorted(store.state().economic.values(), key=lambda e: (e.ts, e.id)):
         if md.id not in e.refs:
@@ -148,12 +150,12 @@ def _holding(eco: Economy, names: Mapping[bytes, str | None], a: Assignment, at:
     }
 
 
-def roles(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def roles(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """Who holds which role at as_of (``holders``, by body and role), every assignment
     in scope (``assignments``, by start) and the rotation: per body, role and holder
     (case-folded), how many terms (an assignment or a renewal is one term)."""
-    eco, names, at = economy(store), coop_names(store), _as_of(params)
-    scope = _scope(store, eco, params, me, coop_alone_is_body=False)
+    eco, names, at = economy(store), coop_names(store), args.value("as_of")
+    scope = _scope(store, eco, args, me, coop_alone_is_body=False)
     kept = sorted((a for a in eco.gov.roles.by_id.values() if scope.keeps(a.body, a.by)),
                   key=lambda a: (a.start, a.id))
     rows = [_holding(eco, names, a, at) for a in kept]
@@ -171,22 +173,21 @@ def roles(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str
             "rotation": [rotation[k] for k in sorted(rotation)]}
 
 
-def policy(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def policy(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """The policy in force now for a federation, or a co-op's own assembly (default:
     the co-op this node writes for), with its history (the ``policy.set`` entries in
     timeline order, by their eff). ``default``: no policy.set yet."""
     eco, names = economy(store), coop_names(store)
-    if params.get("federation") and params.get("coop"):
+    if args.get("federation") and args.get("coop"):
         raise LookupFailed("coop", "give coop or federation, not both", status=400)
-    if params.get("federation"):
-        body = resolve_federation(eco, params["federation"])
+    if args.get("federation"):
+        body = args.value("federation")
         f = eco.federations[body]
         who: dict[str, Any] = {"body": body.hex(), "body_kind": "federation",
                                "body_name": f.name}
     else:
-        if params.get("coop"):
-            found: bytes | None = eco.gov.ids.identity_of(
-                resolve_coop(store, params["coop"], field="coop"))
+        if args.get("coop"):
+            found: bytes | None = eco.gov.ids.identity_of(args.value("coop"))
         else:
             found = identity_of(store, me)
         if found is None:
@@ -199,25 +200,23 @@ def policy(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[st
             "history": [{"eff": eff, "policy": p.to_value()} for eff, p in history]}
 
 
-_BODY_PARAMS = {
-    "coop": "a co-op (name or key prefix): what it issued or recorded; with federation, "
-            "what it issued there",
-    "federation": "a federation (name or id prefix)",
-}
-_AS_OF = {"as_of": "the time to judge status at, ms since 1970 (default: now)"}
+_COOP = Param("coop", COOP, "a co-op (name or key prefix): what it issued or recorded; "
+              "with federation, what it issued there")
+_FED = Param("federation", FEDERATION, "a federation (name or id prefix)")
+_AS_OF = Param("as_of", AS_OF, "the time to judge status at, ms since 1970 (default: now)")
 
-VIEWS: dict[str, GovView] = {
-    "mandates": GovView("/v1/mandates", mandates, "Mandates of a co-op or a federation, "
-                        "with their status at as_of.",
-                        {**_BODY_PARAMS, **_AS_OF,
-                         "active": "true: only mandates in force at as_of"}),
-    "mandate": GovView("/v1/mandates/{mandate}", mandate, "One mandate: scope, actions, "
-                       "renewals, recall, reports, verdict, and the entries made under it.",
-                       _AS_OF),
-    "roles": GovView("/v1/roles", roles, "Who holds which role at as_of, until when, and "
-                     "how many terms each holder has had.", {**_BODY_PARAMS, **_AS_OF}),
-    "policy": GovView("/v1/policy", policy, "The policy in force for a federation or a "
-                      "co-op's own assembly (maximum term, term limit, decision method).",
-                      {"coop": "a co-op (name or key prefix); default: this node's co-op",
-                       "federation": "a federation (name or id prefix)"}),
+VIEWS: dict[str, View] = {
+    "mandates": View("/v1/mandates", mandates, "Mandates of a co-op or a federation, "
+                     "with their status at as_of.",
+                     (_COOP, _FED, _AS_OF,
+                      Param("active", FLAG, "true: only mandates in force at as_of"))),
+    "mandate": View("/v1/mandates/{mandate}", mandate, "One mandate: scope, actions, "
+                    "renewals, recall, reports, verdict, and the entries made under it.",
+                    (Param("mandate", MANDATE, "mandate"), _AS_OF)),
+    "roles": View("/v1/roles", roles, "Who holds which role at as_of, until when, and "
+                  "how many terms each holder has had.", (_COOP, _FED, _AS_OF)),
+    "policy": View("/v1/policy", policy, "The policy in force for a federation or a "
+                   "co-op's own assembly (maximum term, term limit, decision method).",
+                   (Param("coop", COOP, "a co-op (name or key prefix); default: this "
+                          "node's co-op"), _FED)),
 }

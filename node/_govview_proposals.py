@@ -24,29 +24,33 @@ from typing import TYPE_CHECKING, Any
 
 from coopledger.protocol import tally
 
-from ._econview import LookupFailed, coop_names, economy
-from ._econview import resolve_id as _resolve_id
-from ._govview import GovView, flag
+from ._econview import coop_names
 from ._govview import body_fields as _body
 from ._govview import scope as _scope
 from ._govview import who as _who
+from ._views import (
+    CASCADE,
+    COOP,
+    FEDERATION,
+    FLAG,
+    MAX_QUERY,
+    PROPOSAL,
+    SEARCH,
+    Param,
+    View,
+    ViewArgs,
+    economy,
+)
 
 if TYPE_CHECKING:
     from coopledger.protocol import Count, Decision, Economy, Proposal
 
     from ._store import Store
 
-MAX_QUERY = 200  # characters of a search; more is a mistake, not a search
+__all__ = ["MAX_QUERY", "VIEWS", "matches", "resolve_cascade", "resolve_proposal"]
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _words(params: Mapping[str, str]) -> list[str]:
-    q = params.get("q", "")
-    if len(q) > MAX_QUERY:
-        raise LookupFailed("q", f"at most {MAX_QUERY} characters", status=400)
-    return q.casefold().split()
 
 
 def matches(words: Iterable[str], *texts: str | None) -> bool:
@@ -113,29 +117,28 @@ def _row(eco: Economy, names: Mapping[bytes, str | None], p: Proposal) -> dict[s
 
 def resolve_proposal(eco: Economy, text: str) -> bytes:
     """A valid proposal by an id prefix (at least 8 hex characters)."""
-    return _resolve_id(eco.gov.proposals.proposals, text, field="proposal",
-                       what="proposal")
+    return PROPOSAL.resolve(eco, text, "proposal")
 
 
 # -- views --------------------------------------------------------------------------------
 
 
-def proposals(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def proposals(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """The proposals of the bodies in scope, oldest first; ``open=true``: undecided only."""
     eco, names = economy(store), coop_names(store)
-    scope = _scope(store, eco, params, me, coop_alone_is_body=True)
-    open_only = flag(params, "open")
+    scope = _scope(store, eco, args, me, coop_alone_is_body=True)
+    open_only = args.value("open")
     rows = [_row(eco, names, p)
             for p in sorted(eco.gov.proposals.proposals.values(), key=lambda p: (p.ts, p.id))
             if scope.keeps(p.body, p.proposer) and not (open_only and p.decision)]
     return {"proposals": rows}
 
 
-def proposal(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def proposal(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """One proposal in full; for an open one, ``count`` is what the policy in force now
     would count. ``refused`` lists entries naming it that the fold found invalid."""
     eco, names = economy(store), coop_names(store)
-    p = eco.gov.proposals.proposals[resolve_proposal(eco, params["proposal"])]
+    p = eco.gov.proposals.proposals[args.value("proposal")]
     statuses = p.statuses()
     count = _current(eco, p)
     positions = [{
@@ -165,11 +168,11 @@ def proposal(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[
     }
 
 
-def decisions(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def decisions(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """The decision archive of the bodies in scope, newest first, searchable."""
     eco, names = economy(store), coop_names(store)
-    scope = _scope(store, eco, params, me, coop_alone_is_body=True)
-    words = _words(params)
+    scope = _scope(store, eco, args, me, coop_alone_is_body=True)
+    words = args.value("q")
     rows = []
     for p in eco.gov.proposals.proposals.values():
         d = p.decision
@@ -184,36 +187,35 @@ def decisions(store: Store, params: Mapping[str, str], me: bytes | None) -> dict
                          "method": d.count.method, "outcome": d.count.outcome,
                          "option": d.count.option}})
     rows.sort(key=lambda r: (-r["ts"], r["id"]))
-    return {"q": params.get("q"), "decisions": rows}
+    return {"q": args.get("q"), "decisions": rows}
 
 
-def minutes(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def minutes(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """The minutes of the bodies in scope, newest date first, searchable."""
     eco, names = economy(store), coop_names(store)
-    scope = _scope(store, eco, params, me, coop_alone_is_body=True)
-    words = _words(params)
+    scope = _scope(store, eco, args, me, coop_alone_is_body=True)
+    words = args.value("q")
     rows = [{"id": mi.id.hex(), **_body(eco, names, mi.body, mi.federation),
              **_who("by", mi.by, names), "date": mi.date, "title": mi.title,
              "text": mi.text, "ts": mi.ts}
             for mi in eco.gov.proposals.minutes.values()
             if scope.keeps(mi.body, mi.by) and matches(words, mi.title, mi.text)]
     rows.sort(key=lambda r: (r["date"], r["ts"], r["id"]), reverse=True)
-    return {"q": params.get("q"), "minutes": rows}
+    return {"q": args.get("q"), "minutes": rows}
 
 
 def resolve_cascade(eco: Economy, text: str) -> bytes:
     """A lottery in groups mode by an id prefix (at least 8 hex characters)."""
-    groups = [i for i, lot in eco.gov.lotteries.by_id.items() if lot.terms.mode == "groups"]
-    return _resolve_id(groups, text, field="cascade", what="cascade")
+    return CASCADE.resolve(eco, text, "cascade")
 
 
-def cascade(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[str, Any]:
+def cascade(store: Store, args: ViewArgs, me: bytes | None) -> dict[str, Any]:
     """A cascade (a lottery in groups mode): its groups once drawn, each group's
     drafts with their amendments (and from which group), and whether the plenary may
     decide: a draft is ``decidable`` once it has an amendment from another group;
     ``ready`` when every group has a draft and every draft is decidable or decided."""
     eco, names = economy(store), coop_names(store)
-    lot = eco.gov.lotteries.by_id[resolve_cascade(eco, params["cascade"])]
+    lot = eco.gov.lotteries.by_id[args.value("cascade")]
     drafts = eco.gov.proposals.drafts(lot.id)
     groups: list[dict[str, Any]] = []
     for i, people in enumerate(() if lot.draw is None else lot.draw.groups):
@@ -243,26 +245,26 @@ def cascade(store: Store, params: Mapping[str, str], me: bytes | None) -> dict[s
     }
 
 
-_BODY_PARAMS = {
-    "coop": "a co-op (name or key prefix): its own assembly; with federation, what it "
-            "put there",
-    "federation": "a federation (name or id prefix)",
-}
+_BODY = (Param("coop", COOP, "a co-op (name or key prefix): its own assembly; with "
+               "federation, what it put there"),
+         Param("federation", FEDERATION, "a federation (name or id prefix)"))
 
-VIEWS: dict[str, GovView] = {
-    "proposals": GovView("/v1/proposals", proposals, "Proposals of a co-op's assembly or "
-                         "a federation, with their status and count.",
-                         {**_BODY_PARAMS, "open": "true: undecided proposals only"}),
-    "proposal": GovView("/v1/proposals/{proposal}", proposal, "One proposal: text, "
-                        "amendments, positions, the count under the method, the decision."),
-    "decisions": GovView("/v1/decisions", decisions, "The decision archive, newest first, "
-                         "searchable.",
-                         {**_BODY_PARAMS, "q": "search words: all must appear in the title, "
-                          "summary or text (case-folded)"}),
-    "minutes": GovView("/v1/minutes", minutes, "Minutes of a co-op's assembly or a "
-                       "federation, newest first, searchable.",
-                       {**_BODY_PARAMS, "q": "search words: all must appear in the title "
-                        "or text (case-folded)"}),
-    "cascade": GovView("/v1/cascades/{cascade}", cascade, "A cascade: its groups, their "
-                       "drafts, amendments across groups, whether the plenary may decide."),
+VIEWS: dict[str, View] = {
+    "proposals": View("/v1/proposals", proposals, "Proposals of a co-op's assembly or a "
+                      "federation, with their status and count.",
+                      (*_BODY, Param("open", FLAG, "true: undecided proposals only"))),
+    "proposal": View("/v1/proposals/{proposal}", proposal, "One proposal: text, "
+                     "amendments, positions, the count under the method, the decision.",
+                     (Param("proposal", PROPOSAL, "proposal"),)),
+    "decisions": View("/v1/decisions", decisions, "The decision archive, newest first, "
+                      "searchable.",
+                      (*_BODY, Param("q", SEARCH, "search words: all must appear in the "
+                                     "title, summary or text (case-folded)"))),
+    "minutes": View("/v1/minutes", minutes, "Minutes of a co-op's assembly or a "
+                    "federation, newest first, searchable.",
+                    (*_BODY, Param("q", SEARCH, "search words: all must appear in the "
+                                   "title or text (case-folded)"))),
+    "cascade": View("/v1/cascades/{cascade}", cascade, "A cascade: its groups, their "
+                    "drafts, amendments across groups, whether the plenary may decide.",
+                    (Param("cascade", CASCADE, "cascade"),)),
 }
