@@ -42,7 +42,7 @@ from ._clock import now_ms
 from ._errors import NodeError
 
 if TYPE_CHECKING:
-    from coopledger.protocol._economy import Economy
+    from coopledger.protocol import Economy
 
     from ._store import Store
 
