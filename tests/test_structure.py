@@ -64,10 +64,13 @@ def read_tree() -> Tree:
                     mod = ".".join(base + ([node.module] if node.module else []))
                 else:
                     mod = node.module or ""
-                found.append((mod, node.lineno))
-                # ``from pkg import _mod`` imports a module, not a name
-                found += [(f"{mod}.{a.name}", node.lineno) for a in node.names
-                          if f"{mod}.{a.name}" in t.files]
+                # ``from pkg import _mod`` imports the module _mod (its package is
+                # initialised first in any case); ``from pkg import name`` needs pkg
+                submodules = [f"{mod}.{a.name}" for a in node.names
+                              if f"{mod}.{a.name}" in t.files]
+                found += [(m, node.lineno) for m in submodules]
+                if len(submodules) < len(node.names):
+                    found.append((mod, node.lineno))
         t.imports[name] = [(m, line) for m, line in found if m in t.files and m != name]
     return t
 
