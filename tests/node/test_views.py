@@ -110,3 +110,13 @@ def test_every_view_is_routed_and_described_once() -> None:
     assert transfers["as_of"]["schema"] == {"type": "integer", "minimum": 0}
     mandates = {p["name"]: p for p in described["/v1/mandates"]["get"]["parameters"]}
     assert mandates["as_of"]["schema"] == transfers["as_of"]["schema"]
+
+
+def test_an_empty_coop_is_kept_as_it_was(store: Store, world: dict[str, Any]) -> None:
+    """As before the table: ``coop=`` (empty) names no co-op in the economy's views,
+    and is no filter in those of self-government (Param.blank_is_absent)."""
+    assert refused(store, "balances", {"coop": ""}, None)[:2] == (
+        "coop", "no co-op named '' here (give its name or at least 8 hex characters of "
+        "its key)")
+    assert views.answer(store, "mandates", {"coop": "", "as_of": "1"}, me=None) == \
+        views.answer(store, "mandates", {"as_of": "1"}, me=None)
