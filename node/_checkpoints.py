@@ -29,7 +29,7 @@ from coopledger.protocol import (
 )
 
 from ._econview import MIN_PREFIX, LookupFailed, economy, resolve_coop
-from ._govview import GovView
+from ._views import Param, View
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -166,19 +166,19 @@ def prove_fork(store: Store, params: Mapping[str, str], me: bytes | None
     raise LookupFailed("coop", "no fork is known in that co-op's logs", status=404)
 
 
-VIEWS: dict[str, GovView] = {
-    "checkpoints": GovView("/v1/checkpoints", checkpoints,
-                           "A co-op's checkpoints (size, root) and who cosigned them",
-                           {"coop": "a co-op's name or key prefix (default: this node's)"}),
-    "proof-entry": GovView("/v1/proofs/entry/{entry}", prove_entry,
-                           "An inclusion proof: this entry is in that checkpoint's log",
-                           {"checkpoint": "a checkpoint's id (default: the newest "
-                                          "covering the entry)"}),
-    "proof-consistency": GovView("/v1/proofs/consistency", prove_consistency,
-                                 "A consistency proof: the newer checkpoint extends the "
-                                 "older", {"old": "a checkpoint's id",
-                                           "new": "a later checkpoint's id"},
-                                 frozenset({"old", "new"})),
-    "proof-fork": GovView("/v1/proofs/fork/{coop}", prove_fork,
-                          "A fork proof: two entries one log signed at one seq"),
+VIEWS: dict[str, View] = {
+    "checkpoints": View("/v1/checkpoints", checkpoints,
+                        "A co-op's checkpoints (size, root) and who cosigned them",
+                        (Param("coop", None, "a co-op's name or key prefix (default: this "
+                                             "node's)"),)),
+    "proof-entry": View("/v1/proofs/entry/{entry}", prove_entry,
+                        "An inclusion proof: this entry is in that checkpoint's log",
+                        (Param("checkpoint", None, "a checkpoint's id (default: the newest "
+                                                   "covering the entry)"),)),
+    "proof-consistency": View("/v1/proofs/consistency", prove_consistency,
+                              "A consistency proof: the newer checkpoint extends the older",
+                              (Param("old", None, "a checkpoint's id", True),
+                               Param("new", None, "a later checkpoint's id", True))),
+    "proof-fork": View("/v1/proofs/fork/{coop}", prove_fork,
+                       "A fork proof: two entries one log signed at one seq"),
 }

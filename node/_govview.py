@@ -3,8 +3,8 @@
 Each governance area declares its views in its own module (``node/_govview_<area>.py``,
 node/_checkpoints.py) as ``VIEWS: dict[name, View]`` (node/_views.py); the one view
 table (node/_views_table.py) imports them by name and serves them with the economy's.
-``VIEWS`` and ``answer`` here are that table and its entry point, kept for old callers;
-``GovView`` is the former declaration (parameters given as ``{name: help}``, all text).
+The table and its entry point ``answer`` live there; this module holds only what the
+area views share (it imports none of them, so the table's imports run one way).
 
 A view function gets the store, its ``ViewArgs`` (the query parameters as text, path
 parameters merged in, and ``args.value(name)`` parsed) and ``me``, the key this node
@@ -17,47 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._views import LookupFailed, Param, View, ViewArgs, ViewFn, identity_of, parse_flag
+from ._views import LookupFailed, ViewArgs, ViewFn, identity_of, parse_flag
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy
 
     from ._store import Store
 
-__all__ = ["GovView", "LookupFailed", "Scope", "ViewFn", "answer", "body_fields",
-           "flag", "identity_of", "scope", "who"]
-
-
-class GovView(View):
-    """A view declared the former way: ``params`` maps each query parameter to its
-    help (typed by name, node/_views.BY_NAME; the function may read them as text
-    itself), ``required`` names the required ones. Path parameters are always
-    required."""
-
-    def __init__(self, path: str, fn: ViewFn, summary: str,
-                 params: Mapping[str, str] | None = None,
-                 required: frozenset[str] = frozenset()) -> None:
-        super().__init__(path, fn, summary, tuple(
-            Param(name, None, doc, name in required) for name, doc in (params or {}).items()))
-
-
-def __getattr__(name: str) -> Any:
-    # The table imports every area module, and they import this one: it is read when
-    # asked for, not when this module loads.
-    if name == "VIEWS":
-        from ._views_table import VIEWS
-
-        return VIEWS
-    raise AttributeError(name)
-
-
-def answer(store: Store, view: str, params: Mapping[str, str], *,
-           me: bytes | None) -> dict[str, Any]:
-    """Run view ``view`` of the table: checks the parameters (LookupFailed), then
-    calls it."""
-    from ._views_table import answer as run
-
-    return run(store, view, params, me=me)
+__all__ = ["LookupFailed", "Scope", "ViewFn", "body_fields", "flag", "identity_of",
+           "scope", "who"]
 
 
 # -- what the area views share --------------------------------------------------------

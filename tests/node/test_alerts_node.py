@@ -553,31 +553,31 @@ def viewed(tmp_path: Path, coops: tuple[list[Coop], Entry]) -> Iterator[dict[str
 
 
 def test_the_alerts_view_lists_coverage_and_time_left(viewed: dict[str, Any]) -> None:
-    from coopledger.node import _govview as govview
+    from coopledger.node import _views_table as views_table
     store, alert, drill = viewed["store"], viewed["alert"], viewed["drill"]
     at = alert.ts + HOUR
-    doc = govview.answer(store, "alerts", {"as_of": str(at)}, me=None)
+    doc = views_table.answer(store, "alerts", {"as_of": str(at)}, me=None)
     assert [r["id"] for r in doc["alerts"]] == [alert.id.hex(), drill.id.hex()]
     row = doc["alerts"][0]
     assert row["coverage"] == "1/2 acknowledged" and row["status"] == "open"
     assert row["time_left_ms"] == 47 * HOUR and row["raiser_name"] == "Garden"
     assert (row["drill"], doc["alerts"][1]["drill"]) == (False, True)
     assert row["needs"] == ["people", "material"] and row["where"] == "Mill Lane 4"
-    late = govview.answer(store, "alerts", {"as_of": str(alert.ts + 49 * HOUR)}, me=None)
+    late = views_table.answer(store, "alerts", {"as_of": str(alert.ts + 49 * HOUR)}, me=None)
     assert late["alerts"][0]["status"] == "expired"
     assert late["alerts"][0]["time_left_ms"] == 0
-    assert govview.answer(store, "alerts", {"open": "true", "as_of": str(alert.ts + 49 * HOUR)},
+    assert views_table.answer(store, "alerts", {"open": "true", "as_of": str(alert.ts + 49 * HOUR)},
                           me=None)["alerts"] == []
-    fed_only = govview.answer(store, "alerts", {"federation": "Riverside"}, me=None)
+    fed_only = views_table.answer(store, "alerts", {"federation": "Riverside"}, me=None)
     assert len(fed_only["alerts"]) == 2
 
 
 def test_the_alert_view_shows_answers_and_the_unreached_with_their_last_way(
         viewed: dict[str, Any]) -> None:
-    from coopledger.node import _govview as govview
+    from coopledger.node import _views_table as views_table
     store, alert = viewed["store"], viewed["alert"]
     _garden, _repair, bakery, _faraway = viewed["coops"]
-    doc = govview.answer(store, "alert", {"alert": alert.id.hex()[:10],
+    doc = views_table.answer(store, "alert", {"alert": alert.id.hex()[:10],
                                           "as_of": str(alert.ts)}, me=None)
     assert [(a["coop_name"], a["late"]) for a in doc["acks"]] == [("Repair", False)]
     assert [(p["coop_name"], p["what"], p["need"]) for p in doc["pledges"]] == [
@@ -596,26 +596,26 @@ def test_the_alert_view_shows_answers_and_the_unreached_with_their_last_way(
 ])
 def test_the_alert_view_names_the_bad_parameter(viewed: dict[str, Any],
                                                 params: dict[str, str], field: str) -> None:
-    from coopledger.node import _govview as govview
+    from coopledger.node import _views_table as views_table
     from coopledger.node._econview import LookupFailed
     if params["alert"] == "00000000":
         params = {**params, "alert": viewed["alert"].id.hex()[:8][::-1] + "00"}
     with pytest.raises(LookupFailed) as exc:
-        govview.answer(viewed["store"], "alert", params, me=None)
+        views_table.answer(viewed["store"], "alert", params, me=None)
     assert exc.value.field == field
 
 
 async def test_the_api_serves_the_same_documents(viewed: dict[str, Any]) -> None:
     from govapi import api_client
 
-    from coopledger.node import _govview as govview
+    from coopledger.node import _views_table as views_table
     store, alert = viewed["store"], viewed["alert"]
     params = {"as_of": str(alert.ts + 5)}
     async with api_client(store, KEYS[0].public.raw, "ab" * 32) as client:
         listed = (await client.get("/v1/alerts", params=params)).json()
         one = (await client.get(f"/v1/alerts/{alert.id.hex()[:12]}", params=params)).json()
         missing = await client.get("/v1/alerts/" + "0" * 12)
-    assert listed == govview.answer(store, "alerts", params, me=None)
-    assert one == govview.answer(store, "alert", {"alert": alert.id.hex(), **params}, me=None)
+    assert listed == views_table.answer(store, "alerts", params, me=None)
+    assert one == views_table.answer(store, "alert", {"alert": alert.id.hex(), **params}, me=None)
     assert missing.status_code == 404
     assert missing.json()["error"]["field"] == "alert"

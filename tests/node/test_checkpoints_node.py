@@ -14,7 +14,7 @@ from govapi import api_client
 from coopledger import crypto
 from coopledger.crypto import SecretKey
 from coopledger.node import Store
-from coopledger.node import _govview as govview
+from coopledger.node import _views_table as views_table
 from coopledger.node._econview import LookupFailed
 from coopledger.node._errors import AppendError
 from coopledger.node._witness import checkpoint_due
@@ -44,7 +44,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def ask(store: Store, view: str, **params: str) -> dict[str, Any]:
-    return govview.answer(store, view, params, me=MILL.public.raw)
+    return views_table.answer(store, view, params, me=MILL.public.raw)
 
 
 def test_the_store_fills_a_checkpoint_from_the_log(store: Store) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coopledger.node import _govview as govview
 from coopledger.node import _views_table as views
 from coopledger.node._api import OPENAPI
 
@@ -42,5 +41,4 @@ def test_every_view_is_in_the_openapi_description() -> None:
 
 
 def test_the_old_registries_are_the_table() -> None:
-    assert govview.VIEWS is views.VIEWS
     assert {"balances", "keys", "lottery", "proof-entry"} <= set(views.VIEWS)

@@ -16,7 +16,7 @@ from govapi import api_client
 from coopledger.crypto import SecretKey
 from coopledger.node import Store
 from coopledger.node import _econview as econview
-from coopledger.node import _govview as govview
+from coopledger.node import _views_table as views_table
 from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
 from coopledger.protocol import Entry
@@ -101,7 +101,7 @@ def world(store: Store) -> dict[str, Any]:
 
 
 def answer(store: Store, view: str, me: Log | None = None, **params: str) -> dict[str, Any]:
-    return govview.answer(store, view, params, me=None if me is None else me.raw)
+    return views_table.answer(store, view, params, me=None if me is None else me.raw)
 
 
 def test_the_keys_of_a_co_op(store: Store, world: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import pytest
 from govapi import RULES, T0, Coop, api_client
 
 from coopledger.node import Store
-from coopledger.node import _govview as govview
+from coopledger.node import _views_table as views_table
 from coopledger.node._api import OPENAPI
 from coopledger.node._econview import LookupFailed
 from coopledger.protocol._kinds import key_proof_message
@@ -95,7 +95,7 @@ def world(store: Store) -> dict[str, Any]:
 
 
 def answer(store: Store, view: str, me: Coop | None = None, **params: str) -> dict[str, Any]:
-    return govview.answer(store, view, params, me=None if me is None else me.id)
+    return views_table.answer(store, view, params, me=None if me is None else me.id)
 
 
 def titles(doc: dict[str, Any]) -> list[tuple[str, str]]:

@@ -13,7 +13,6 @@ from test_econview import T0, store, world  # noqa: F401  (the fixtures)
 
 import coopledger.node as node
 from coopledger.node import NodeError, Store
-from coopledger.node import _govview as govview
 from coopledger.node import _views_table as views
 from coopledger.node._views import AS_OF, COOP, LOTTERY, TEXT, LookupFailed, Param, View, run
 
@@ -93,14 +92,13 @@ def test_parameters_are_parsed_when_read_and_once(
 def test_a_parameter_is_typed_by_its_name_unless_declared() -> None:
     assert Param("lottery").kind is LOTTERY and Param("coop").kind is COOP
     assert Param("checkpoint").kind is TEXT and Param("as_of", TEXT).kind is TEXT
-    v = govview.GovView("/v1/x/{lottery}", lambda s, a, m: {}, "x", {"as_of": "when"},
-                        frozenset({"as_of"}))
+    v = View("/v1/x/{lottery}", lambda s, a, m: {}, "x", (Param("as_of", None, "when", True),))
     assert v.required == {"lottery", "as_of"} and v.param("as_of").kind is AS_OF
     assert v.url({"lottery": "a/b c", "as_of": "1"}) == ("/v1/x/a%2Fb%20c", {"as_of": "1"})
 
 
 def test_every_view_is_routed_and_described_once() -> None:
-    assert govview.VIEWS is views.VIEWS is node.VIEWS
+    assert views.VIEWS is node.VIEWS
     paths = [v.path for v in views.VIEWS.values()]
     assert len(paths) == len(set(paths))
     described = views.openapi({})
