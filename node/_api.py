@@ -52,11 +52,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import coopledger.node._econview as econview
+import coopledger.node._govview as govview
 from coopledger import __version__
 from coopledger.protocol import BundleError, Entry, ValidationError
 
-from . import _econview as econview
-from . import _govview as govview
 from ._blocks import BadBlock, Blocks, parse_kind, parse_peer_id, parse_reason
 from ._bundles import ImportReport
 from ._errors import AppendError, NodeError, StoreError
