@@ -218,8 +218,8 @@ class P2P(Dialing):
             peerDiscovery.register_peer_discovered_handler(discovery_handler)
 
         # py-libp2p's auto-connector dials anything in its peerstore (banned peers
-        # too) while the node has fewer than 50 connections; our reconnect manager
-        # owns redialling, so the swarm must never start it.
+        # too) while the node has fewer than 50 connections; our reconnect task owns
+        # redialling, so the swarm must never start it (docs/libp2p.md, "Reconnecting").
         self._swarm().auto_connector.start = _no_auto_connect  # type: ignore[method-assign]
 
         try:
