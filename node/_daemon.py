@@ -72,7 +72,6 @@ from ._replication import Replication as Replication
 from ._replication import federation_topic as federation_topic
 from ._replication import replication_of
 from ._store import Store
-from ._syncsched import INTERNAL_ERROR as INTERNAL_ERROR
 from ._syncsched import SYNC_MEMORY_DIR, MemoryFiles, PeerSync, SyncSessions, short
 from ._verify import Verifier
 from ._witness import checkpoint_loop, witness_loop
