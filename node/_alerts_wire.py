@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from coopledger.protocol import MAX_ENTRY_SIZE, BadEncoding, Value, decode, encode
 
-from . import _framing
 from ._errors import NodeError
-from ._framing import FrameTooLarge, StreamEnded, StreamLike
+from ._framing import FrameTooLarge, StreamEnded, StreamLike, read_frame
+from ._framing import frame as frame_bytes
 
 ALERT_PROTOCOL = "/coopledger/alert/1.0.0"
 # A frame holds one entry (offer, answer) plus a little framing...
@@ -58,14 +58,14 @@ class Answer:
 
 def frame(value: dict[str, Value]) -> bytes:
     """One message, encoded and framed (node/_framing.py)."""
-    return _framing.frame(encode(value))
+    return frame_bytes(encode(value))
 
 
 async def read_message(stream: StreamLike, limit: int) -> dict[str, Value]:
     """One message; PushError if it is over ``limit`` bytes or not a msgpack map
     with a string ``t``."""
     try:
-        data = await _framing.read_frame(stream, limit)
+        data = await read_frame(stream, limit)
     except StreamEnded:
         raise PushError("closed:alert-stream", "the stream ended inside a message") from None
     except FrameTooLarge as exc:

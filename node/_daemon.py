@@ -1,5 +1,5 @@
 """The daemon: `coop node start`. One trio process that owns the store, the libp2p
-host (``_p2p.P2P``), the sync sessions and the local HTTP API.
+host (``_p2p.P2P``), the sync sessions (node/_syncsched.py) and the local HTTP API.
 
 What happens when:
 
@@ -25,8 +25,9 @@ What happens when:
   in the connection gate, the gossip validator, open and new sync sessions, the
   ``want`` and the store; unblocking an author starts a sync with every connected peer.
 
-At most one inbound and one outbound session per peer, and MAX_SESSIONS in all; a peer
-that opens more sync streams has them closed at once (``blocked:too-many-streams``).
+At most one inbound and one outbound session per peer, and MAX_SESSIONS in all
+(node/_syncsched.py); a peer that opens more sync streams has them closed at once
+(``blocked:too-many-streams``). The replication scope is node/_replication.py.
 
 SIGINT or SIGTERM: the API stops, sessions are cancelled (a batch being written
 finishes first: store threads are never abandoned), the host shuts down, the run file
@@ -72,7 +73,6 @@ from ._replication import Replication as Replication
 from ._replication import federation_topic as federation_topic
 from ._replication import replication_of
 from ._store import Store
-from ._syncsched import INTERNAL_ERROR as INTERNAL_ERROR
 from ._syncsched import SYNC_MEMORY_DIR, MemoryFiles, PeerSync, SyncSessions, short
 from ._verify import Verifier
 from ._witness import checkpoint_loop, witness_loop

@@ -53,7 +53,6 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from coopledger.crypto import SecretKey
 
-from . import _reconnect as reconnect
 from ._clock import now_ms
 from ._logging import restore_libp2p_logging, short_peer
 from ._p2pdial import Dialing
@@ -75,7 +74,8 @@ from ._peersfile import (
     _load_peers_file,
     remember_addr,
 )
-from ._reconnect import DialState
+from ._reconnect import DialState, went_away
+from ._reconnect import connected as note_connected
 
 # libp2p's import detached its logger from ours; re-attach it (docs/libp2p.md,
 # "Logging"). The daemon may call restore_libp2p_logging again with the level from its
@@ -218,8 +218,8 @@ class P2P(Dialing):
             peerDiscovery.register_peer_discovered_handler(discovery_handler)
 
         # py-libp2p's auto-connector dials anything in its peerstore (banned peers
-        # too) while the node has fewer than 50 connections; our reconnect manager
-        # owns redialling, so the swarm must never start it.
+        # too) while the node has fewer than 50 connections; our reconnect task owns
+        # redialling, so the swarm must never start it (docs/libp2p.md, "Reconnecting").
         self._swarm().auto_connector.start = _no_auto_connect  # type: ignore[method-assign]
 
         try:
@@ -478,7 +478,7 @@ class P2P(Dialing):
         if known is None:
             known = self._known[pid] = _Known()
         known.last_seen_ms = now_ms()
-        reconnect.connected(known)
+        note_connected(known)
         self._dirty.set()
         if first:
             log.info("peer %s connected", short_peer(pid))
@@ -500,7 +500,7 @@ class P2P(Dialing):
         if known is not None:
             known.last_seen_ms = now_ms()
             # a peer that just went away is probably restarting: retry soon
-            reconnect.went_away(known, trio.current_time())
+            went_away(known, trio.current_time())
             self._dirty.set()
         log.info("peer %s disconnected", short_peer(pid))
         self._wake_reconnect.set()

@@ -22,7 +22,6 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.peer.peerstore import PeerStoreError
 
-from . import _reconnect as reconnect
 from ._clock import now_ms
 from ._logging import short_peer
 from ._p2plib import PEERSTORE_TTL_S, _strip_p2p, dial_learning_id, resolve_addr
@@ -33,7 +32,8 @@ from ._peersfile import (
     peers_json,
     remember_addr,
 )
-from ._reconnect import DialState
+from ._reconnect import DialState, Gate, addr_key, dial_failed, plan
+from ._reconnect import connected as note_connected
 
 # The host's log lines name their logger (cli/_node.py, DAEMON_LOG_FORMAT): these keep
 # the name they had when this code was part of node/_p2p.py.
@@ -110,11 +110,11 @@ class Dialing:
                 pass  # the peerstore holds no (unexpired) address of it: ours only
         return addrs[:MAX_ADDRS_PER_PEER]
 
-    def _gate(self) -> reconnect.Gate:
+    def _gate(self) -> Gate:
         admitted = None
         if self._allow or self._members is not None:
             admitted = self._allow | (self._members or frozenset())
-        return reconnect.Gate(own=self.peer_id, connected=set(self.connected_peers()),
+        return Gate(own=self.peer_id, connected=set(self.connected_peers()),
                               dialing=set(self._dialing), admitted=admitted,
                               blocked=self._blocked, banned=dict(self._banned))
 
@@ -130,7 +130,7 @@ class Dialing:
             def has_addrs(pid: str, known: dict[str, _Known] = known) -> bool:
                 return bool(self._addrs_of(pid, known[pid]))
 
-            todo = reconnect.plan(
+            todo = plan(
                 trio.current_time(), self._gate(), known, has_addrs,
                 {a: (learned, self._addr_only_state[a])
                  for a, learned in self._addr_only.items()})
@@ -138,7 +138,7 @@ class Dialing:
                 self._dialing.add(pid)
                 self._nursery.start_soon(self._dial_known, pid)
             for addr in todo.addrs:
-                self._dialing.add(reconnect.addr_key(addr))
+                self._dialing.add(addr_key(addr))
                 self._nursery.start_soon(self._dial_addr_only, addr)
             with trio.move_on_at(todo.wake_at):
                 await self._wake_reconnect.wait()
@@ -167,11 +167,11 @@ class Dialing:
             # Broad on purpose, and logged: a dial fails with any of many unrelated
             # libp2p types (swarm, security, muxer, transport) or OSError or
             # trio.TooSlowError, and each means the same: try again later.
-            delay = reconnect.dial_failed(known, trio.current_time(), self._rng)
+            delay = dial_failed(known, trio.current_time(), self._rng)
             log.debug("dial %s failed (%s); next try in %.1f s",
                       short_peer(pid), exc, delay)
         else:
-            reconnect.connected(known)
+            note_connected(known)
         finally:
             self._dialing.discard(pid)
             self._wake_reconnect.set()
@@ -192,15 +192,15 @@ class Dialing:
                     continue
                 self._addr_only[addr] = pid
                 remember_addr(self._known.setdefault(pid, _Known()), addr)
-                reconnect.connected(state)
+                note_connected(state)
                 log.debug("bootstrap %s is %s", addr, short_peer(pid))
                 return
             raise last or OSError("no address resolves")
         except Exception as exc:  # any dial failure (see _dial_known): try again later
-            delay = reconnect.dial_failed(state, trio.current_time(), self._rng)
+            delay = dial_failed(state, trio.current_time(), self._rng)
             log.debug("dial %s failed (%s); next try in %.1f s", addr, exc, delay)
         finally:
-            self._dialing.discard(reconnect.addr_key(addr))
+            self._dialing.discard(addr_key(addr))
             self._wake_reconnect.set()
 
 

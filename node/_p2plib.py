@@ -42,11 +42,12 @@ from libp2p.pubsub.pubsub import ContentAddressedMessageIDGenerator, Pubsub
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.security.exceptions import HandshakeFailure
 from libp2p.security.noise.transport import Transport as NoiseTransport
-from multiaddr.exceptions import BinaryParseError, ProtocolLookupError  # type: ignore
+from multiaddr.exceptions import (  # type: ignore[import-untyped]
+    BinaryParseError,
+    ProtocolLookupError,
+)
 
 from coopledger.crypto import SecretKey
-
-__all__ = ["new_x25519_key_pair"]  # tests build a plain Noise transport with it
 
 # GossipSub, as measured (docs/libp2p.md, "Gossip"): every message arrived in every run.
 GOSSIP_PROTOCOLS = (MESHSUB_12, MESHSUB_11, MESHSUB_10)

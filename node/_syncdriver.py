@@ -49,10 +49,10 @@ from coopledger.protocol import (
     SyncStatistics,
 )
 
-from . import _framing
 from ._framing import HEADER, FrameTooLarge, StreamEnded
 from ._framing import StreamLike as StreamLike
 from ._framing import frame as frame
+from ._framing import read_frame as read_sized_frame
 
 if TYPE_CHECKING:
     from ._blocks import Blocks
@@ -122,7 +122,7 @@ class _Failed(Exception):
 async def read_frame(stream: StreamLike) -> bytes:
     """One frame's payload. Raises _Failed for EOF or an oversized length."""
     try:
-        data = await _framing.read_frame(stream, MAX_MESSAGE_SIZE)
+        data = await read_sized_frame(stream, MAX_MESSAGE_SIZE)
     except StreamEnded as exc:
         raise _Failed("closed:sync-stream", "stream ended inside a frame" if exc.inside
                       else "stream ended") from None
