@@ -17,7 +17,7 @@ entry), then measures, in the same run on the same machine:
   (f) PyNaCl (libsodium) verify rate: the library the node verifies with.
 
 Absolute times on shared machines drift; the ratios measured in one run do not drift
-as much (DESIGN.md §7). The last line is ``ingest_ratio=<x.xx>`` for (b), for scripts.
+as much (bench/RESULTS.md). The last line is ``ingest_ratio=<x.xx>`` for (b), for scripts.
 """
 
 from __future__ import annotations

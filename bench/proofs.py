@@ -15,7 +15,7 @@ same run on the same machine:
   (d) consistency proofs from a random older size to N: the same figures.
 
 Absolute times drift on shared machines; the ratios to (h) measured in one run drift
-less (DESIGN.md §7).
+less (bench/RESULTS.md).
 """
 
 from __future__ import annotations

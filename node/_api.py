@@ -3,7 +3,8 @@
 It listens on loopback by default and trusts nobody without the home's token
 (``Authorization: Bearer <HOME/api-token>``); only ``GET /v1/health`` and
 ``GET /openapi.json`` are open. Handlers only call the ``NodeService`` interface
-(STYLE I50): they never reach into the libp2p host or the sync machines.
+(docs/architecture.md, "The view table"): they never reach into the libp2p host or
+the sync machines.
 
 Every error, whatever raised it, leaves as one JSON shape, rendered in one place
 (``_error_response``)::

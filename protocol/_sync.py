@@ -222,7 +222,7 @@ class LocalHeads:
 
 @dataclass(frozen=True)
 class PeerMemory:
-    """What persists per peer between sessions (STYLE B10): the baseline heads both
+    """What persists per peer between sessions (docs/sync-states.md): the baseline heads both
     sides agreed on when the last session with that peer reached DONE (rule 3), and
     the session scope it was made under (rule 5; None = every author)."""
 

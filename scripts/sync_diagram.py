@@ -1,5 +1,5 @@
 """Write docs/sync-states.md, a Mermaid state diagram of the sync session, from the
-TRANSITIONS table in protocol/_sync.py (STYLE G39, after h11's make-state-diagrams.py).
+TRANSITIONS table in protocol/_sync.py (a generated picture stays true to the code).
 
     python scripts/sync_diagram.py           # rewrite the file
     python scripts/sync_diagram.py --check   # exit 1 if the file is out of date

@@ -1,5 +1,5 @@
 """Every `coop` command documents itself: a one-line help, an Example, help on every
-option (STYLE §H 42, 45)."""
+option."""
 
 from __future__ import annotations
 

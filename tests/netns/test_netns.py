@@ -60,7 +60,7 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def _require_root_and_ip() -> None:
     # Fail, never skip: a skipped netns test is a partition test that silently
-    # stopped running (DESIGN.md §6: CI runs these as root).
+    # stopped running (.ci/run runs these as root).
     if shutil.which("ip") is None:
         pytest.fail("the netns tests need iproute2's `ip` command (apt-get install "
                     "iproute2); it is not on PATH", pytrace=False)

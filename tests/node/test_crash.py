@@ -5,7 +5,8 @@ connection sees enough committed rows, whatever it is then doing), and at three 
 chosen exactly (the importer kills itself inside a batch's write transaction, after the
 entries are inserted and before the derived rows and the commit).
 
-DESIGN.md §5: "A crash at any instant (kill -9) leaves a consistent store." Here a
+A crash at any instant (kill -9) leaves a consistent store (docs/architecture.md, "The
+node at runtime"). Here a
 child process imports a bundle of 30,000 entries (20 co-ops, with cross-co-op refs) in
 batches of 500, one transaction each. When a separate read-only connection sees the
 store pass a threshold, the child gets SIGKILL at whatever it is doing (verifying,

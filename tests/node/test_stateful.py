@@ -1,5 +1,5 @@
 """N nodes, random appends and random bundle exchanges, then everyone meets: identical
-derived state (STYLE.md F29). Each node is a real Store with its own co-op key; entries
+derived state (protocol/SPEC.md §5). Each node is a real Store with its own co-op key; entries
 move only through export_bundle / import_bundle, the path a USB stick takes."""
 
 from __future__ import annotations

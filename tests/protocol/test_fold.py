@@ -1,6 +1,6 @@
 """The fold: which held entries apply, and the state they give.
 
-First the rules one by one (DESIGN.md §3, protocol/_fold.py), then a property test:
+First the rules one by one (protocol/SPEC.md §5, protocol/_fold.py), then a property test:
 for random sets of entries from several co-ops, with forks, broken links, gaps,
 duplicates and cross-author refs, every order of folding gives the same state hash,
 and so does the store's way of folding (incrementally, in batches, rebuilding on forks).

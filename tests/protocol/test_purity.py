@@ -1,4 +1,4 @@
-"""protocol/ and crypto/ are pure (STYLE.md A.1, A.2): importing them pulls in no event
+"""protocol/ and crypto/ are pure (docs/architecture.md, "Layers"): importing them pulls in no event
 loop, database, network stack or node code, their sources import nothing that does I/O,
 and their public surface changes only on purpose."""
 

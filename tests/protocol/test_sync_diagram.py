@@ -1,4 +1,4 @@
-"""docs/sync-states.md is generated from the sync machine (STYLE G39): it must be
+"""docs/sync-states.md is generated from the sync machine: it must be
 current, and every state change real sessions make must be one of its edges."""
 
 from __future__ import annotations

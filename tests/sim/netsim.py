@@ -1,4 +1,4 @@
-"""A seeded network simulator for the sync machines (STYLE F30, DESIGN §4).
+"""A seeded network simulator for the sync machines (docs/sync-states.md).
 
 One ``random.Random(seed)`` drives everything; there is no wall clock, only a step
 counter. N nodes (3-8) each hold a durable entry store (synckit ``Store``: real signed

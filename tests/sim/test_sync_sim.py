@@ -1,4 +1,4 @@
-"""The seeded network simulation (netsim.py, STYLE F30) over many seeds.
+"""The seeded network simulation (netsim.py) over many seeds.
 
 Every seed: 3-8 nodes, authors appending (late entries, a second device that forks),
 gossip with drop/duplicate/corrupt/delay/reorder, pull sessions interleaved with it all,
