@@ -15,7 +15,7 @@ Every error, whatever raised it, leaves as one JSON shape, rendered in one place
 codes (``invalid:``, ``blocked:``, ``error:``), so logs, peers and the API share one
 vocabulary. Errors of this module:
 
-    ApiError                 an HTTP error reply; status, reason, message
+    ApiError(NodeError)      an HTTP error reply; status, reason, message
     NodeStopping(NodeError)  raised by a NodeService method while the node shuts down
                              (rendered as 503 error:stopping)
 
@@ -88,7 +88,7 @@ class NodeStopping(NodeError):
     """Raised by a NodeService method called while the node shuts down (HTTP 503)."""
 
 
-class ApiError(Exception):
+class ApiError(NodeError):
     """An HTTP error reply with the canonical JSON body."""
 
     def __init__(self, status: int, reason: str, message: str,

@@ -15,6 +15,8 @@ from __future__ import annotations
 import struct
 from typing import Protocol
 
+from ._errors import NodeError
+
 HEADER = struct.Struct(">I")
 
 
@@ -24,7 +26,7 @@ class StreamLike(Protocol):
     async def aclose(self) -> None: ...
 
 
-class StreamEnded(Exception):
+class StreamEnded(NodeError):
     """The stream ended (b"" from ``receive_some``) before a whole frame was read.
     ``inside``: some bytes of the part being read (the length or the payload) had
     arrived already."""
@@ -34,7 +36,7 @@ class StreamEnded(Exception):
         self.inside = inside
 
 
-class FrameTooLarge(Exception):
+class FrameTooLarge(NodeError):
     """A frame's length is over the limit (nothing of its payload was read)."""
 
     def __init__(self, size: int, limit: int) -> None:

@@ -49,6 +49,7 @@ from coopledger.protocol import (
     SyncStatistics,
 )
 
+from ._errors import NodeError
 from ._framing import HEADER, FrameTooLarge, StreamEnded
 from ._framing import StreamLike as StreamLike
 from ._framing import frame as frame
@@ -112,7 +113,7 @@ class SyncOutcome:
         return self.reason is not None and self.reason.split(":")[0] in ("invalid", "blocked")
 
 
-class _Failed(Exception):
+class _Failed(NodeError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason

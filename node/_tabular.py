@@ -194,7 +194,7 @@ def _check_header(kind: str, header: list[str], source: str) -> list[str | None]
     return names
 
 
-class _CellError(Exception):
+class _CellError(NodeError):
     def __init__(self, column: str | None, reason: str) -> None:
         self.column, self.reason = column, reason
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._errors import NodeError
+
 COOP = Path(sys.executable).parent / "coop"
 START_TIMEOUT_S = 30.0
 POLL_S = 0.05
@@ -37,7 +39,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class DaemonExited(AssertionError):
+class DaemonExited(NodeError, AssertionError):
     """A daemon the test did not stop has exited: waiting longer is pointless."""
 
 
