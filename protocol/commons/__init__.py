@@ -23,8 +23,8 @@ To add a kind: its schema goes in ``protocol/_kinds.py`` (§3); its rule is a ha
 in the area module it belongs to, listed in that module's ``HANDLERS`` (so in its
 ``AREA``), with any new reason code in the area's ``REASON_CODES`` and, when a delegate
 key may write it in a federation's name without a ``federation`` field, a "where" in
-``AREA.where`` (and, for a delegate key to write it at all, the mandate action that
-allows it in ``_mandates.ACTION_KINDS``). Records it creates go in the area's
+``AREA.where``, and, when a delegate key may write it at all, the mandate action that
+allows it in ``AREA.actions``. Records it creates go in the area's
 ``_state`` module. Nothing else changes: the walk reads the areas.
 
 Pure: no clock, no I/O.

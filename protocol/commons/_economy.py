@@ -98,7 +98,7 @@ def require_member(fed: Federation, coop: bytes, who: str) -> None:
 
 
 
-def _unit(m: Machine, fed: Federation, b: Body, amount: Quantity) -> Unit:
+def _unit(fed: Federation, b: Body, amount: Quantity) -> Unit:
     name = b.text("unit")
     unit = fed.rules.unit(name)
     if unit is None:
@@ -171,7 +171,7 @@ def _leave(m: Machine, e: Entry, b: Body) -> None:
 
 # -- transfers
 
-def _items(m: Machine, b: Body) -> tuple[Item, ...]:
+def _items(b: Body) -> tuple[Item, ...]:
     raw = b.body.get("items")
     if raw is None:
         return ()
@@ -209,7 +209,7 @@ def _offer(m: Machine, e: Entry, b: Body) -> None:
     if ("amount" in b.body) != ("unit" in b.body):
         raise b._bad("amount", "given together with unit")
     amount = b.dec("amount") if "amount" in b.body else None
-    items = _items(m, b)
+    items = _items(b)
     if amount is None and not items:
         raise b._bad("amount", "given, and there are no items")
     require_member(fed, m.actor, "the payer")
@@ -218,7 +218,7 @@ def _offer(m: Machine, e: Entry, b: Body) -> None:
     require_member(fed, to, "the receiver")
     if expires <= e.ts:
         raise Reject("expires-before-offered", "the offer expires before it is made")
-    unit = _unit(m, fed, b, amount) if amount is not None else None
+    unit = _unit(fed, b, amount) if amount is not None else None
     t = Transfer(e.id, "offer", fed.id, m.actor, to, amount,
                  None if unit is None else unit.name, items, purpose, e.ts, expires)
     if amount is not None and unit is not None:
@@ -335,7 +335,7 @@ def _fund_surplus(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     period, amount = b.text("period"), b.dec("amount", zero_ok=True)
     require_member(fed, m.actor, "the co-op")
-    unit = _unit(m, fed, b, amount)
+    unit = _unit(fed, b, amount)
     # The last surplus on the timeline for a (co-op, period, unit) is in force: a
     # second entry corrects the first.
     _book(m, fed).due[(m.actor, period, unit.name)] = _mul(fed.rules.fund_share,
@@ -345,7 +345,7 @@ def _fund_contribute(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     period, amount = b.text("period"), b.dec("amount")
     require_member(fed, m.actor, "the co-op")
-    unit = _unit(m, fed, b, amount)
+    unit = _unit(fed, b, amount)
     book = _book(m, fed)
     book.balances[unit.name] = book.balances.get(unit.name, ZERO) + amount
     key = (m.actor, period, unit.name)
@@ -357,7 +357,7 @@ def _fund_grant(m: Machine, e: Entry, b: Body) -> None:
     amount, due = b.dec("amount"), b.text("report_due")
     require_member(fed, m.actor, "the grantor")
     require_member(fed, to, "the grantee")
-    unit = _unit(m, fed, b, amount)
+    unit = _unit(fed, b, amount)
     book = _book(m, fed)
     book.balances[unit.name] = after = book.balances.get(unit.name, ZERO) - amount
     if after < ZERO:
@@ -453,4 +453,8 @@ AREA = Area(
     flag_codes=FLAG_CODES,
     where={"sprint.allocate": _where_allocation, "transfer.accept": _where_closing,
            "transfer.decline": _where_closing, "need.met": _where_need},
+    actions={"sprint.allocate": "allocate", "transfer.offer": "transfer",
+             "transfer.accept": "transfer", "transfer.decline": "transfer",
+             "surplus.offer": "surplus", "surplus.request": "surplus",
+             "need.declare": "surplus", "need.met": "surplus"},
 )

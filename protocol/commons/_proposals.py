@@ -262,4 +262,5 @@ AREA = Area(
     flag_codes=FLAG_CODES,
     where={"proposal.create": _where_created, "position": _where_proposal,
            "proposal.amend": _where_proposal},
+    actions={"position": "vote", "proposal.create": "propose", "proposal.amend": "propose"},
 )

@@ -11,8 +11,9 @@ It owns what no area does:
    a revoked or not yet active key, a recovery key doing anything but manage keys,
    or a delegate key outside its mandates (the mandates area's
    ``authorize_delegate``) makes the entry invalid;
-4. **"where"**: the body an entry acts in, for the mandates' check of a delegate key
-   (the ``federation`` field, else what the area of the kind declares).
+4. **"where"** and **actions**: the body an entry acts in, and the mandate action
+   that covers its kind, for the mandates' check of a delegate key (what the area of
+   the kind declares; for "where", the ``federation`` field first).
 
 A handler that raises ``Reject`` makes its entry invalid (recorded in
 ``Economy.invalid``, with no effect). ``Walk`` is the concrete ``Machine`` of
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._entry import Entry
-from .._kinds import GOVERNANCE_KINDS, KEY_KINDS
+from .._kinds import GOVERNANCE_KINDS, KEY_KINDS, MANDATE_ACTIONS
 from ._alerts import AREA as ALERTS
 from ._area import Area, Handler, Where
 from ._audit import AREA as AUDIT
@@ -61,6 +62,9 @@ def _one_area_per_kind() -> frozenset[str]:
 COMMONS_KINDS = _one_area_per_kind()
 HANDLERS: dict[str, Handler] = {k: fn for area in AREAS for k, fn in area.handlers.items()}
 WHERE: dict[str, Where] = {k: fn for area in AREAS for k, fn in area.where.items()}
+ACTIONS: dict[str, str] = {k: a for area in AREAS for k, a in area.actions.items()}
+if set(ACTIONS.values()) != set(MANDATE_ACTIONS):
+    raise ValueError("every mandate action (SPEC §13.4) lets a delegate write some kind")
 # The kinds on the timeline: every kind with a handler (the key kinds are judged in
 # the identity area's pre-pass instead).
 TIMELINE_KINDS = frozenset(HANDLERS)
@@ -132,6 +136,9 @@ class Walk:
                 return None
         fn = WHERE.get(e.kind)
         return None if fn is None else fn(self, e, b)
+
+    def action_of(self, kind: str) -> str | None:
+        return ACTIONS.get(kind)
 
 
 def compute_economy(entries: Iterable[Entry]) -> Economy:
