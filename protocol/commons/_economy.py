@@ -97,7 +97,6 @@ def require_member(fed: Federation, coop: bytes, who: str) -> None:
                      f"federation {short(fed.id)}")
 
 
-
 def _unit(fed: Federation, b: Body, amount: Quantity) -> Unit:
     name = b.text("unit")
     unit = fed.rules.unit(name)

@@ -44,7 +44,6 @@ the offer at 400 is valid and the offer at 600 is ``mandate-recalled``.
 Pure: no clock, no I/O.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -72,7 +71,6 @@ DAY_MS = 86_400_000
 # Powers that cannot speak for the issuer: a delegate key acts only through a mandate,
 # a recovery key only on keys (SPEC §13.2).
 _NOT_ISSUER_POWERS = ("delegate", "recovery")
-
 
 
 # --------------------------------------------------------------------- the pre-pass
@@ -133,7 +131,6 @@ def _settle(mandates: Mandates, md: Mandate, max_days: int) -> None:
             expires = new
         else:
             mandates.settled[c.entry.id] = reason
-
 
 
 # --------------------------------------------------------------------- delegate keys

@@ -45,7 +45,6 @@ The rules (SPEC §13.7 is normative; this is the summary the code follows):
 Pure: no clock, no I/O.
 """
 
-
 from __future__ import annotations
 
 from .._entry import Entry

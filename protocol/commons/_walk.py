@@ -34,7 +34,7 @@ from ._audit import AREA as AUDIT
 from ._commons import Economy, Governance
 from ._economy import AREA as ECONOMY
 from ._economy import find_federation, require_member
-from ._economy_state import Federation, Invalid
+from ._economy_state import Books, Federation, Invalid
 from ._identity import AREA as IDENTITY
 from ._judge import Body, Reject, short, timeline
 from ._lottery import AREA as LOTTERIES
@@ -70,8 +70,8 @@ if set(ACTIONS.values()) != set(MANDATE_ACTIONS):
 TIMELINE_KINDS = frozenset(HANDLERS)
 
 # The reason and flag codes, by the section of the SPEC that lists them.
-# "not-the-body" (§13.3: an entry speaks for a body it does not act for) is shared by
-# the roles of the mandates area and the proposals area.
+# "not-the-body" (SPEC §13.5, §13.7: an entry by someone other than the body it speaks
+# for) is shared by the roles of the mandates area and the proposals area.
 GOVERNANCE_REASON_CODES = frozenset((  # §13
     "not-the-body",
     *(c for a in (IDENTITY, POLICY, MANDATES, LOTTERIES, PROPOSALS) for c in a.reason_codes)))
@@ -106,6 +106,7 @@ class Walk:
                 HANDLERS[e.kind](self, e, Body(e))
             except Reject as r:
                 self.econ.invalid[e.id] = Invalid(e.id, e.kind, e.author, r.code, r.detail)
+        self.econ.books = Books()  # the economy's working figures are not kept
         return self.econ
 
     def acting(self, e: Entry) -> bytes:
