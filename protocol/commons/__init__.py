@@ -4,8 +4,8 @@ their economy and their self-government, computed by one walk over one timeline.
 Layout (each arrow is "imports"; nothing imports back up):
 
 * ``_judge``: the timeline order (§12.3), ``Reject`` and typed reads of a body.
-* ``_<area>_state`` (economy, identity, mandates, lottery, proposals, audit, alerts):
-  each area's records and their queries; no rules.
+* ``_<area>_state`` (economy, identity, policy, mandates, lottery, proposals, audit,
+  alerts): each area's records and their queries; no rules.
 * ``_commons``: ``Economy``, the state of the commons, and ``Governance``
   (``Economy.gov``), which hold every area's records  -> the ``_*_state`` modules.
 * ``_area``: ``Machine``, the walk as a handler sees it (a ``typing.Protocol``), and
@@ -77,11 +77,10 @@ from ._lottery_state import (
 from ._mandates import REASON_CODES as MANDATE_REASON_CODES
 from ._mandates_state import Assignment, Mandate
 from ._metrics import Metrics, compute_metrics, period_bounds, share
+from ._policy_state import DEFAULT_POLICY, Policy
 from ._proposals_state import (
-    DEFAULT_POLICY,
     Count,
     Decision,
-    Policy,
     Proposal,
     counted_positions,
     dowdall,
