@@ -1,7 +1,7 @@
-"""The package layout of issue 12 stays true: node/ and cli/ import the protocol only
-from ``coopledger.protocol``; protocol/ has no import cycle (``TYPE_CHECKING`` imports
-count); the commons' areas never import the walk; and every kind the commons reads
-belongs to exactly one area."""
+"""The commons' layout (protocol/commons/__init__.py) stays true: only the package
+imports the walk (the areas see it through ``Machine``; ``TYPE_CHECKING`` imports
+count), and every kind the commons reads belongs to exactly one area. The package-wide
+rules (no cycle, no private import across packages) are tests/test_structure.py's."""
 
 from __future__ import annotations
 
@@ -42,56 +42,6 @@ def _protocol_modules() -> dict[str, Path]:
                  if p != "__init__"]
         out[".".join([PACKAGE, *parts])] = path
     return out
-
-
-def test_node_and_cli_import_the_protocol_only_from_the_package() -> None:
-    modules = set(_protocol_modules()) - {PACKAGE}
-    private = sorted(f"{path.relative_to(ROOT)}: {name}"
-                     for d in ("node", "cli") for path in sorted((ROOT / d).rglob("*.py"))
-                     for name in _imports(path, f"coopledger.{d}.{path.stem}")
-                     if name in modules)
-    assert private == []
-
-
-def _cycles() -> list[set[str]]:
-    modules = _protocol_modules()
-    edges = {m: {t for t in _imports(p, m) if t in modules and t != m}
-             for m, p in modules.items()}
-    # Tarjan's strongly connected components.
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    out: list[set[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        for w in edges[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = set()
-            while True:
-                w = stack.pop()
-                comp.add(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(comp)
-
-    for v in modules:
-        if v not in index:
-            visit(v)
-    return out
-
-
-def test_protocol_has_no_import_cycle() -> None:
-    # _entry <-> _kinds is being untied separately (issue 12); no other cycle may appear.
-    known = {f"{PACKAGE}._entry", f"{PACKAGE}._kinds"}
-    assert [c for c in _cycles() if c != known] == []
 
 
 def test_the_areas_never_import_the_walk() -> None:
