@@ -1,7 +1,11 @@
 """The wire and data model of coopledger. Pure: no I/O, no clock, no trio or sqlite.
 
 Canonical encoding (``encode``/``decode``), the entry envelope and its validation tiers,
-entry kinds and their schemas, and the deterministic fold into a ``LedgerState``.
+entry kinds and their schemas, and the deterministic fold into a ``LedgerState``; the
+commons that the fold's applied entries derive (federations, their economy and
+self-government, audit and alerts: SPEC §12–§14) is the subpackage ``commons``.
+
+node/ and cli/ import only from here, never from a private module.
 """
 
 from ._bundle import BUNDLE_MAGIC as BUNDLE_MAGIC

@@ -4,8 +4,8 @@ their economy and their self-government, computed by one walk over one timeline.
 Layout (each arrow is "imports"; nothing imports back up):
 
 * ``_judge``: the timeline order (§12.3), ``Reject`` and typed reads of a body.
-* ``_<area>_state`` (economy, identity, mandates, lottery, proposals, audit, alerts):
-  each area's records and their queries; no rules.
+* ``_<area>_state`` (economy, identity, policy, mandates, lottery, proposals, audit,
+  alerts): each area's records and their queries; no rules.
 * ``_commons``: ``Economy``, the state of the commons, and ``Governance``
   (``Economy.gov``), which hold every area's records  -> the ``_*_state`` modules.
 * ``_area``: ``Machine``, the walk as a handler sees it (a ``typing.Protocol``), and
@@ -23,8 +23,8 @@ To add a kind: its schema goes in ``protocol/_kinds.py`` (§3); its rule is a ha
 in the area module it belongs to, listed in that module's ``HANDLERS`` (so in its
 ``AREA``), with any new reason code in the area's ``REASON_CODES`` and, when a delegate
 key may write it in a federation's name without a ``federation`` field, a "where" in
-``AREA.where`` (and, for a delegate key to write it at all, the mandate action that
-allows it in ``_mandates.ACTION_KINDS``). Records it creates go in the area's
+``AREA.where``, and, when a delegate key may write it at all, the mandate action that
+allows it in ``AREA.actions``. Records it creates go in the area's
 ``_state`` module. Nothing else changes: the walk reads the areas.
 
 Pure: no clock, no I/O.
@@ -77,11 +77,10 @@ from ._lottery_state import (
 from ._mandates import REASON_CODES as MANDATE_REASON_CODES
 from ._mandates_state import Assignment, Mandate
 from ._metrics import Metrics, compute_metrics, period_bounds, share
+from ._policy_state import DEFAULT_POLICY, Policy
 from ._proposals_state import (
-    DEFAULT_POLICY,
     Count,
     Decision,
-    Policy,
     Proposal,
     counted_positions,
     dowdall,

@@ -43,7 +43,6 @@ A worked example (keys ``a``, ``b``, ``c`` of co-ops in one federation; ``a`` ra
 Pure: no clock, no I/O. Time comes in as ``now_ms`` where a view needs it.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Sequence

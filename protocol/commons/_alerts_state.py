@@ -17,7 +17,6 @@ from .._codec import Value
 ALERT_WINDOW_MS = 48 * 3_600_000
 
 
-
 @dataclass(frozen=True, slots=True)
 class Ack:
     """The first valid ``alert.ack`` of one target."""

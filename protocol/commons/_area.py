@@ -15,7 +15,10 @@ which declares, in one ``Area`` value at the end of its module, side by side:
   the rules that must not depend on timeline order;
 * ``where``: kind -> ``fn(m, e, b)``, the body (a federation id, or the actor's own
   co-op) an entry of that kind acts in when its body names no ``federation``: a
-  mandate for one federation lets a delegate key act in that federation only.
+  mandate for one federation lets a delegate key act in that federation only;
+* ``actions``: kind -> the mandate action (SPEC §13.4: vote, propose, allocate,
+  transfer, surplus, lottery) that lets a delegate key write it; a kind with none is
+  never a delegate key's to write.
 
 Handlers, pre-passes and "where"s see the walk through ``Machine``, a
 ``typing.Protocol``: no area imports the walk's class (``_walk.Walk``), so the areas
@@ -66,6 +69,10 @@ class Machine(Protocol):
         """The body ``e`` acts in (its ``federation`` field, else what the area of its
         kind declares), None when it names nothing valid."""
 
+    def action_of(self, kind: str) -> str | None:
+        """The mandate action that lets a delegate key write ``kind`` (its area's
+        ``actions``), None when no action does."""
+
 
 Handler = Callable[[Machine, Entry, Body], None]
 Where = Callable[[Machine, Entry, Body], "bytes | None"]
@@ -83,9 +90,10 @@ class Area:
     flag_codes: tuple[str, ...] = ()
     prepare: Prepare | None = None
     where: Mapping[str, Where] = field(default_factory=dict)
+    actions: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        stray = (set(self.handlers) | set(self.where)) - self.kinds
+        stray = (set(self.handlers) | set(self.where) | set(self.actions)) - self.kinds
         if stray:
             raise ValueError(f"area {self.name} handles kinds it does not own: {stray}")
 

@@ -45,7 +45,6 @@ lands on the timeline.
 Pure: no clock, no I/O.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Sequence

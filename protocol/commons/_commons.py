@@ -37,7 +37,8 @@ from ._economy_state import (
 from ._identity_state import Identities
 from ._lottery_state import Lotteries
 from ._mandates_state import Mandates, Roles
-from ._proposals_state import DEFAULT_POLICY, Policy, Proposals
+from ._policy_state import DEFAULT_POLICY, Policy
+from ._proposals_state import Proposals
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,27 +97,29 @@ def require_member(fed: Federation, coop: bytes, who: str) -> None:
                      f"federation {short(fed.id)}")
 
 
-
-def _unit(m: Machine, fed: Federation, b: Body, amount: Quantity) -> Unit:
+def _unit(fed: Federation, b: Body, amount: Quantity) -> Unit:
     name = b.text("unit")
     unit = fed.rules.unit(name)
     if unit is None:
         raise Reject("unknown-unit", f"federation {short(fed.id)} defines no unit "
-                      "by this name")
+                     "by this name")
     if amount.scale > unit.decimals:
         raise Reject("too-many-decimals", f"unit {unit.name} allows at most "
-                      f"{unit.decimals} decimal places")
+                     f"{unit.decimals} decimal places")
     return unit
+
 
 def _flag(m: Machine, code: str, fed: Federation, unit: str, coop: bytes, e: Entry,
           value: Quantity, bound: Quantity) -> None:
     m.econ.exceptions.append(Flag(code, fed.id, unit, coop, e.id, value, bound))
+
 
 def _book(m: Machine, fed: Federation) -> FundView:
     book = m.econ.funds.get(fed.id)
     if book is None:
         book = m.econ.funds[fed.id] = FundView({}, {}, {}, [], [])
     return book
+
 
 # -- membership
 
@@ -128,6 +130,7 @@ def _create(m: Machine, e: Entry, b: Body) -> None:
     fed.members[m.actor] = [(m.eff, None)]
     m.econ.federations[e.id] = fed
 
+
 def _rules_entry(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     rules = _rules(b, "rules")
@@ -136,16 +139,18 @@ def _rules_entry(m: Machine, e: Entry, b: Body) -> None:
     fed.rules = rules
     fed.rules_history.append((m.eff, rules))
 
+
 def _invite(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     invitee = b.coop("invitee")
     require_member(fed, m.actor, "the inviter")
     if fed.is_member(invitee):
         raise Reject("already-member", f"co-op {short(invitee)} is already a "
-                      "member")
+                     "member")
     fed.invited[invitee] = e.id
     m.econ.books.pending[e.id] = (fed.id, invitee)
     m.econ.invites[e.id] = (fed.id, m.actor, invitee)
+
 
 def _join(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
@@ -154,7 +159,7 @@ def _join(m: Machine, e: Entry, b: Body) -> None:
         raise Reject("already-member", "the co-op is already a member")
     if m.econ.books.pending.get(invite) != (fed.id, m.actor):
         raise Reject("not-invited", f"entry {short(invite)} is not an unused "
-                      "invite of this co-op to this federation")
+                     "invite of this co-op to this federation")
     # A join uses up every pending invite of the co-op to the federation: rejoining
     # after a leave needs an invite made after the leave.
     for i, (f, who) in list(m.econ.books.pending.items()):
@@ -163,15 +168,17 @@ def _join(m: Machine, e: Entry, b: Body) -> None:
     del fed.invited[m.actor]
     fed.members.setdefault(m.actor, []).append((m.eff, None))
 
+
 def _leave(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     require_member(fed, m.actor, "the co-op")
     spans = fed.members[m.actor]
     spans[-1] = (spans[-1][0], m.eff)
 
+
 # -- transfers
 
-def _items(m: Machine, b: Body) -> tuple[Item, ...]:
+def _items(b: Body) -> tuple[Item, ...]:
     raw = b.body.get("items")
     if raw is None:
         return ()
@@ -186,6 +193,7 @@ def _items(m: Machine, b: Body) -> tuple[Item, ...]:
         out.append(Item(sub.text("item"), sub.dec("quantity"), sub.text("unit")))
     return tuple(out)
 
+
 def _held(m: Machine, ids: Iterable[bytes]) -> Quantity:
     """What transfers ``ids`` hold at the current eff: accepted ones, and open ones
     not expired (a lapsed offer reserves nothing)."""
@@ -196,6 +204,7 @@ def _held(m: Machine, ids: Iterable[bytes]) -> Quantity:
             total += t.amount if t.amount is not None else m.econ.allocations[i].quantity
     return total
 
+
 def _release(m: Machine, t: Transfer) -> None:
     """``t`` closed: what it reserved is free (or, if accepted, in the balance)."""
     if t.origin == "offer" and t.unit is not None:
@@ -203,13 +212,14 @@ def _release(m: Machine, t: Transfer) -> None:
         if pending is not None:
             pending.release(t.id)
 
+
 def _offer(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     to, purpose, expires = b.coop("to"), b.text("purpose"), b.int("expires")
     if ("amount" in b.body) != ("unit" in b.body):
         raise b._bad("amount", "given together with unit")
     amount = b.dec("amount") if "amount" in b.body else None
-    items = _items(m, b)
+    items = _items(b)
     if amount is None and not items:
         raise b._bad("amount", "given, and there are no items")
     require_member(fed, m.actor, "the payer")
@@ -218,7 +228,7 @@ def _offer(m: Machine, e: Entry, b: Body) -> None:
     require_member(fed, to, "the receiver")
     if expires <= e.ts:
         raise Reject("expires-before-offered", "the offer expires before it is made")
-    unit = _unit(m, fed, b, amount) if amount is not None else None
+    unit = _unit(fed, b, amount) if amount is not None else None
     t = Transfer(e.id, "offer", fed.id, m.actor, to, amount,
                  None if unit is None else unit.name, items, purpose, e.ts, expires)
     if amount is not None and unit is not None:
@@ -229,21 +239,23 @@ def _offer(m: Machine, e: Entry, b: Body) -> None:
                          + unit.credit_limit)
             if amount > available:
                 _flag(m, "offer-over-available", fed, unit.name, m.actor, e,
-                           amount, available)
+                      amount, available)
         pending.add(e.id, amount, expires)
     m.econ.transfers[e.id] = t
+
 
 def _closing(m: Machine, e: Entry, b: Body) -> Transfer:
     oid = b.ref("offer")
     t = m.econ.transfers.get(oid)
     if t is None:
         raise Reject("not-an-offer", f"entry {short(oid)} is not a valid offer or "
-                      "allocation")
+                     "allocation")
     if m.actor != t.receiver:
         raise Reject("not-the-receiver", "only the receiver may accept or decline")
     if t.status != "open":
         raise Reject(f"already-{t.status}", f"the offer was already {t.status}")
     return t
+
 
 def _accept(m: Machine, e: Entry, b: Body) -> None:
     t = _closing(m, e, b)
@@ -261,7 +273,8 @@ def _accept(m: Machine, e: Entry, b: Body) -> None:
     unit = fed.rules.unit(t.unit)
     if unit is not None and unit.credit_limit is not None and after < -unit.credit_limit:
         _flag(m, "over-credit-limit", fed, t.unit, t.payer, e, after,
-                   -unit.credit_limit)
+              -unit.credit_limit)
+
 
 def _decline(m: Machine, e: Entry, b: Body) -> None:
     t = _closing(m, e, b)
@@ -272,6 +285,7 @@ def _decline(m: Machine, e: Entry, b: Body) -> None:
         m.econ.surplus_offers[a.offer].allocated -= a.quantity
         m.econ.surplus_requests[a.request].allocated -= a.quantity
 
+
 # -- surplus sprint
 
 def _surplus_offer(m: Machine, e: Entry, b: Body) -> None:
@@ -280,7 +294,8 @@ def _surplus_offer(m: Machine, e: Entry, b: Body) -> None:
     unit, until = b.text("unit"), b.text("until")
     require_member(fed, m.actor, "the offering co-op")
     m.econ.surplus_offers[e.id] = SurplusOffer(e.id, fed.id, m.actor, what, item,
-                                                  quantity, unit, until, ZERO)
+                                               quantity, unit, until, ZERO)
+
 
 def _surplus_request(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
@@ -288,7 +303,8 @@ def _surplus_request(m: Machine, e: Entry, b: Body) -> None:
     unit, until = b.text("unit"), b.text("until")
     require_member(fed, m.actor, "the requesting co-op")
     m.econ.surplus_requests[e.id] = SurplusRequest(e.id, fed.id, m.actor, item,
-                                                      quantity, unit, until, ZERO)
+                                                   quantity, unit, until, ZERO)
+
 
 def _allocate(m: Machine, e: Entry, b: Body) -> None:
     oid, rid = b.ref("offer"), b.ref("request")
@@ -296,11 +312,11 @@ def _allocate(m: Machine, e: Entry, b: Body) -> None:
     so = m.econ.surplus_offers.get(oid)
     if so is None:
         raise Reject("not-an-offer", f"entry {short(oid)} is not a valid "
-                      "surplus.offer")
+                     "surplus.offer")
     sr = m.econ.surplus_requests.get(rid)
     if sr is None:
         raise Reject("not-a-request", f"entry {short(rid)} is not a valid "
-                      "surplus.request")
+                     "surplus.request")
     fed = m.econ.federations[so.federation]
     if sr.federation != so.federation:
         raise Reject("wrong-target", "the request is in another federation")
@@ -313,13 +329,13 @@ def _allocate(m: Machine, e: Entry, b: Body) -> None:
     require_member(fed, sr.author, "the requesting co-op")
     if expires <= e.ts:
         raise Reject("expires-before-offered", "the allocation expires before it is "
-                      "made")
+                     "made")
     for name, q, ids in (("offer", so.quantity, m.econ.books.alloc_of.get(oid, [])),
                          ("request", sr.quantity, m.econ.books.alloc_of.get(rid, []))):
         left = q - _held(m, ids)
         if quantity > left:
             raise Reject("over-offer", f"only {left} {so.unit} of the {name} is "
-                          "left unallocated")
+                         "left unallocated")
     m.econ.transfers[e.id] = Transfer(
         e.id, "allocation", fed.id, so.author, sr.author, None, None,
         (Item(so.item, quantity, so.unit),), f"surplus sprint {sprint}", e.ts, expires)
@@ -329,27 +345,30 @@ def _allocate(m: Machine, e: Entry, b: Body) -> None:
     so.allocated += quantity
     sr.allocated += quantity
 
+
 # -- innovation fund
 
 def _fund_surplus(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     period, amount = b.text("period"), b.dec("amount", zero_ok=True)
     require_member(fed, m.actor, "the co-op")
-    unit = _unit(m, fed, b, amount)
+    unit = _unit(fed, b, amount)
     # The last surplus on the timeline for a (co-op, period, unit) is in force: a
     # second entry corrects the first.
     _book(m, fed).due[(m.actor, period, unit.name)] = _mul(fed.rules.fund_share,
-                                                              amount)
+                                                           amount)
+
 
 def _fund_contribute(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
     period, amount = b.text("period"), b.dec("amount")
     require_member(fed, m.actor, "the co-op")
-    unit = _unit(m, fed, b, amount)
+    unit = _unit(fed, b, amount)
     book = _book(m, fed)
     book.balances[unit.name] = book.balances.get(unit.name, ZERO) + amount
     key = (m.actor, period, unit.name)
     book.contributed[key] = book.contributed.get(key, ZERO) + amount
+
 
 def _fund_grant(m: Machine, e: Entry, b: Body) -> None:
     fed = find_federation(m.econ, b)
@@ -357,13 +376,14 @@ def _fund_grant(m: Machine, e: Entry, b: Body) -> None:
     amount, due = b.dec("amount"), b.text("report_due")
     require_member(fed, m.actor, "the grantor")
     require_member(fed, to, "the grantee")
-    unit = _unit(m, fed, b, amount)
+    unit = _unit(fed, b, amount)
     book = _book(m, fed)
     book.balances[unit.name] = after = book.balances.get(unit.name, ZERO) - amount
     if after < ZERO:
         _flag(m, "grant-over-fund", fed, unit.name, m.actor, e, after, ZERO)
     m.econ.grants[e.id] = Grant(e.id, fed.id, m.actor, to, experiment, amount,
-                                   unit.name, due)
+                                unit.name, due)
+
 
 def _fund_report(m: Machine, e: Entry, b: Body) -> None:
     gid, outcome = b.ref("grant"), b.text("outcome")
@@ -376,6 +396,7 @@ def _fund_report(m: Machine, e: Entry, b: Body) -> None:
         raise Reject("already-reported", "the grant already has a report")
     g.report, g.outcome = e.id, outcome
 
+
 # -- needs
 
 def _need_declare(m: Machine, e: Entry, b: Body) -> None:
@@ -384,7 +405,8 @@ def _need_declare(m: Machine, e: Entry, b: Body) -> None:
     unit, period = b.text("unit"), b.text("period")
     require_member(fed, m.actor, "the co-op")
     m.econ.needs[e.id] = Need(e.id, fed.id, m.actor, category, quantity, unit,
-                                 period, ZERO, ZERO)
+                              period, ZERO, ZERO)
+
 
 def _need_met(m: Machine, e: Entry, b: Body) -> None:
     nid, where, quantity = b.ref("need"), b.text("where"), b.dec("quantity")
@@ -395,7 +417,7 @@ def _need_met(m: Machine, e: Entry, b: Body) -> None:
         raise Reject("not-a-need", f"entry {short(nid)} is not a valid need.declare")
     if m.actor != n.author:
         raise Reject("not-the-declarer", "only the co-op that declared a need may "
-                      "record it met")
+                     "record it met")
     if where == "inside":
         n.met_inside += quantity
     else:
@@ -453,4 +475,8 @@ AREA = Area(
     flag_codes=FLAG_CODES,
     where={"sprint.allocate": _where_allocation, "transfer.accept": _where_closing,
            "transfer.decline": _where_closing, "need.met": _where_need},
+    actions={"sprint.allocate": "allocate", "transfer.offer": "transfer",
+             "transfer.accept": "transfer", "transfer.decline": "transfer",
+             "surplus.offer": "surplus", "surplus.request": "surplus",
+             "need.declare": "surplus", "need.met": "surplus"},
 )

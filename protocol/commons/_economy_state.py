@@ -334,11 +334,11 @@ class Need:
     met_outside: Quantity
 
 
-
 @dataclass(slots=True)
 class Books:
-    """The economy's working figures during the walk (not part of the state value):
-    unused invites, balances and reservations as the timeline has them so far."""
+    """The economy's working figures during the walk (not part of the state value,
+    and emptied when the walk ends): unused invites, balances and reservations as the
+    timeline has them so far."""
 
     # unused invite -> (federation, invitee)
     pending: dict[bytes, tuple[bytes, bytes]] = field(default_factory=dict)

@@ -127,4 +127,3 @@ class Body:
         if q is None or q.units < 0 or (q.units == 0 and not zero_ok):
             raise self._bad(key, "a positive decimal")
         return q
-

@@ -71,4 +71,5 @@ AREA = Area(
     handlers=HANDLERS,
     reason_codes=REASON_CODES,
     where={"lottery.beacon": _where_beacon},
+    actions={"lottery.beacon": "lottery"},
 )

@@ -39,7 +39,6 @@ The draw, step by step (``verify``):
 Pure: no clock, no I/O.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

@@ -44,7 +44,6 @@ the offer at 400 is valid and the offer at 600 is ``mandate-recalled``.
 Pure: no clock, no I/O.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -52,6 +51,7 @@ from typing import Any, cast
 
 from .._decimal import DecimalFormatError, Quantity
 from .._entry import Entry
+from .._kinds import MANDATE_ACTIONS
 from ._area import Area, Handler, Machine, body_of
 from ._judge import Body, Reject, short
 from ._mandates_state import Action, Assignment, Claim, Mandate, Mandates, Renewal
@@ -66,19 +66,11 @@ REASON_CODES = frozenset((
 FLAG_CODES = ("term-limit",)
 DAY_MS = 86_400_000
 
-# What each action of a mandate lets a delegate key write (SPEC §13.4).
-ACTION_KINDS: dict[str, tuple[str, ...]] = {
-    "vote": ("position",),
-    "propose": ("proposal.create", "proposal.amend"),
-    "allocate": ("sprint.allocate",),
-    "transfer": ("transfer.offer", "transfer.accept", "transfer.decline"),
-    "surplus": ("surplus.offer", "surplus.request", "need.declare", "need.met"),
-    "lottery": ("lottery.beacon",),
-}
+# What each action of a mandate (MANDATE_ACTIONS) lets a delegate key write is
+# declared by the area of each kind (``Area.actions``; ``Machine.action_of``).
 # Powers that cannot speak for the issuer: a delegate key acts only through a mandate,
 # a recovery key only on keys (SPEC §13.2).
 _NOT_ISSUER_POWERS = ("delegate", "recovery")
-
 
 
 # --------------------------------------------------------------------- the pre-pass
@@ -141,7 +133,6 @@ def _settle(mandates: Mandates, md: Mandate, max_days: int) -> None:
             mandates.settled[c.entry.id] = reason
 
 
-
 # --------------------------------------------------------------------- delegate keys
 
 def _ref(b: Body, key: str) -> bytes | None:
@@ -153,7 +144,7 @@ def _ref(b: Body, key: str) -> bytes | None:
 
 def _why_not(m: Machine, md: Mandate, a: Action, e: Entry, b: Body) -> str | None:
     """None when action ``a`` of ``md`` allows ``e``; else why not (one phrase)."""
-    if e.kind not in ACTION_KINDS[a.do]:
+    if m.action_of(e.kind) != a.do:
         return f"it allows no {e.kind}"
     if md.federation is not None:
         where = m.where(e, b)
@@ -220,7 +211,7 @@ def _judge_action(m: Machine, md: Mandate, e: Entry, b: Body) -> Reject | None:
     if any(r is None for r in reasons):
         return None
     matching = [r for a, r in zip(md.actions, reasons, strict=True)
-                if e.kind in ACTION_KINDS[a.do]]
+                if m.action_of(e.kind) == a.do]
     why = matching[0] if matching else f"it allows no {e.kind}"
     return Reject("outside-mandate", f"mandate {m_} does not allow this entry: {why}")
 
@@ -237,7 +228,7 @@ def _actions(b: Body) -> tuple[Action, ...]:
             raise b._bad("actions", "an array of action maps")
         a = cast(Mapping[str, Any], v)
         do, proposal, unit, cap = a.get("do"), a.get("proposal"), a.get("unit"), a.get("max")
-        if do not in ACTION_KINDS:
+        if do not in MANDATE_ACTIONS:
             raise b._bad("actions", "an array of known actions")
         try:
             raw_p = None if proposal is None else bytes.fromhex(str(proposal))

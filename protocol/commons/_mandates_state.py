@@ -201,4 +201,3 @@ class Roles:
 
     def to_value(self) -> list[Value]:
         return [a.to_value() for _, a in sorted(self.by_id.items())]
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .._entry import Entry
 from ._area import Area, Machine, body_of
 from ._judge import Body, Reject, short
-from ._proposals_state import Policy
+from ._policy_state import Policy
 
 
 def _policy_set(m: Machine, e: Entry, b: Body) -> None:

@@ -45,7 +45,6 @@ The rules (SPEC §13.7 is normative; this is the summary the code follows):
 Pure: no clock, no I/O.
 """
 
-
 from __future__ import annotations
 
 from .._entry import Entry
@@ -262,4 +261,5 @@ AREA = Area(
     flag_codes=FLAG_CODES,
     where={"proposal.create": _where_created, "position": _where_proposal,
            "proposal.amend": _where_proposal},
+    actions={"position": "vote", "proposal.create": "propose", "proposal.amend": "propose"},
 )

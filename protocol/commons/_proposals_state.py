@@ -1,50 +1,17 @@
-"""What proposals and policies derive (SPEC §13.3, §13.7): a body's policy, proposals
-with their amendments, positions and decision, the count, and minutes. The records;
-the rules are the proposals area's (``_proposals``).
+"""What proposals derive (SPEC §13.7): proposals with their amendments, positions and
+decision, the count, and minutes. The records; the rules are the proposals area's
+(``_proposals``).
 
 Pure: no clock, no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, cast
 
 from .._codec import Value
-from .._kinds import METHODS
-
-# ----------------------------------------------------------------------------- policy
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """How a body (a co-op's assembly or a federation) governs itself (policy.set)."""
-
-    max_mandate_days: int = 365
-    max_consecutive_terms: int = 0  # 0: no limit
-    method: str = "consent"
-
-    @classmethod
-    def from_value(cls, value: object) -> Policy:
-        """Parse a policy map already checked by the schema (ValueError otherwise)."""
-        if not isinstance(value, Mapping):
-            raise ValueError("policy must be a map")
-        v = cast(Mapping[str, Any], value)
-        days, terms, method = (v.get("max_mandate_days"), v.get("max_consecutive_terms"),
-                               v.get("method"))
-        if type(days) is not int or type(terms) is not int or method not in METHODS:
-            raise ValueError("policy is not as §13.1 says")
-        return cls(days, terms, cast(str, method))
-
-    def to_value(self) -> dict[str, Value]:
-        return {"max_mandate_days": self.max_mandate_days,
-                "max_consecutive_terms": self.max_consecutive_terms,
-                "method": self.method}
-
-
-DEFAULT_POLICY = Policy()
 
 # ---------------------------------------------------------------------------- the records
 

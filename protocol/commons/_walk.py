@@ -11,8 +11,9 @@ It owns what no area does:
    a revoked or not yet active key, a recovery key doing anything but manage keys,
    or a delegate key outside its mandates (the mandates area's
    ``authorize_delegate``) makes the entry invalid;
-4. **"where"**: the body an entry acts in, for the mandates' check of a delegate key
-   (the ``federation`` field, else what the area of the kind declares).
+4. **"where"** and **actions**: the body an entry acts in, and the mandate action
+   that covers its kind, for the mandates' check of a delegate key (what the area of
+   the kind declares; for "where", the ``federation`` field first).
 
 A handler that raises ``Reject`` makes its entry invalid (recorded in
 ``Economy.invalid``, with no effect). ``Walk`` is the concrete ``Machine`` of
@@ -26,14 +27,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._entry import Entry
-from .._kinds import GOVERNANCE_KINDS, KEY_KINDS
+from .._kinds import GOVERNANCE_KINDS, KEY_KINDS, MANDATE_ACTIONS
 from ._alerts import AREA as ALERTS
 from ._area import Area, Handler, Where
 from ._audit import AREA as AUDIT
 from ._commons import Economy, Governance
 from ._economy import AREA as ECONOMY
 from ._economy import find_federation, require_member
-from ._economy_state import Federation, Invalid
+from ._economy_state import Books, Federation, Invalid
 from ._identity import AREA as IDENTITY
 from ._judge import Body, Reject, short, timeline
 from ._lottery import AREA as LOTTERIES
@@ -61,13 +62,16 @@ def _one_area_per_kind() -> frozenset[str]:
 COMMONS_KINDS = _one_area_per_kind()
 HANDLERS: dict[str, Handler] = {k: fn for area in AREAS for k, fn in area.handlers.items()}
 WHERE: dict[str, Where] = {k: fn for area in AREAS for k, fn in area.where.items()}
+ACTIONS: dict[str, str] = {k: a for area in AREAS for k, a in area.actions.items()}
+if set(ACTIONS.values()) != set(MANDATE_ACTIONS):
+    raise ValueError("every mandate action (SPEC §13.4) lets a delegate write some kind")
 # The kinds on the timeline: every kind with a handler (the key kinds are judged in
 # the identity area's pre-pass instead).
 TIMELINE_KINDS = frozenset(HANDLERS)
 
 # The reason and flag codes, by the section of the SPEC that lists them.
-# "not-the-body" (§13.3: an entry speaks for a body it does not act for) is shared by
-# the roles of the mandates area and the proposals area.
+# "not-the-body" (SPEC §13.5, §13.7: an entry by someone other than the body it speaks
+# for) is shared by the roles of the mandates area and the proposals area.
 GOVERNANCE_REASON_CODES = frozenset((  # §13
     "not-the-body",
     *(c for a in (IDENTITY, POLICY, MANDATES, LOTTERIES, PROPOSALS) for c in a.reason_codes)))
@@ -102,6 +106,7 @@ class Walk:
                 HANDLERS[e.kind](self, e, Body(e))
             except Reject as r:
                 self.econ.invalid[e.id] = Invalid(e.id, e.kind, e.author, r.code, r.detail)
+        self.econ.books = Books()  # the economy's working figures are not kept
         return self.econ
 
     def acting(self, e: Entry) -> bytes:
@@ -132,6 +137,9 @@ class Walk:
                 return None
         fn = WHERE.get(e.kind)
         return None if fn is None else fn(self, e, b)
+
+    def action_of(self, kind: str) -> str | None:
+        return ACTIONS.get(kind)
 
 
 def compute_economy(entries: Iterable[Entry]) -> Economy:
