@@ -3,6 +3,7 @@ default prepend import mode puts this directory on sys.path)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import sys
@@ -27,6 +28,12 @@ class Result:
 
     def json(self) -> Any:
         return json.loads(self.out)
+
+
+def this_month() -> str:
+    """The current UTC month, YYYY-MM: the month a figure of "now" falls in. Call it
+    after the entries it is about are written, so it is never a month before them."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m")
 
 
 Run = Callable[..., Result]
