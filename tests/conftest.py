@@ -3,7 +3,9 @@
 Hypothesis profiles: by default every run draws new examples, so development runs keep
 finding new cases. CI (``.ci/run`` sets ``HYPOTHESIS_PROFILE=ci``) derandomizes: the
 gate that decides what lands runs the same examples every time, and a failure there is
-reproducible from the log.
+reproducible from the log. Neither profile times an example (no deadline, no
+too_slow health check): how long an example takes says how loaded the machine is, not
+whether the code is right, and a test must not fail because a shared machine is busy.
 
 Parallel runs (``make pytest`` runs ``pytest -n auto --dist loadfile``, pytest-xdist):
 each test file stays on one worker, so a module's fixtures (daemons, a built bundle) are
@@ -20,10 +22,11 @@ from collections import OrderedDict
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-settings.register_profile("ci", derandomize=True, print_blob=True)
-settings.register_profile("dev", print_blob=True)
+UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", derandomize=True, print_blob=True, **UNTIMED)
+settings.register_profile("dev", print_blob=True, **UNTIMED)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
