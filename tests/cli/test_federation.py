@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Run, ok, this_month, user_error
+from cli_support import BuildOnce, Run, ok, this_month, user_error
 from fake_node import serving
 
 from coopledger.cli import _federation
@@ -30,19 +30,22 @@ def new_id(r: Any) -> str:
 
 
 @pytest.fixture
-def fed(run: Run, garden: Path, tmp_path: Path) -> dict[str, Any]:
+def fed(run: Run, garden: Path, tmp_path: Path, once: BuildOnce) -> dict[str, Any]:
     """Garden founds Riverside; Corner Bakery is invited and joins; both hold it all."""
-    bakery = tmp_path / "bakery"
-    ok(run("init", "--name", "Corner Bakery", "--home", bakery))
-    swap(run, bakery, garden)
-    fid = new_id(run("federation", "create", "--name", "Riverside", "--charter",
-                     "We share.", "--json", "--home", garden))
-    ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
-           "--home", garden))
-    swap(run, garden, bakery)
-    ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
-    swap(run, bakery, garden)
-    return {"garden": garden, "bakery": bakery, "fed": fid}
+    def build() -> dict[str, Any]:
+        bakery = tmp_path / "bakery"
+        ok(run("init", "--name", "Corner Bakery", "--home", bakery))
+        swap(run, bakery, garden)
+        fid = new_id(run("federation", "create", "--name", "Riverside", "--charter",
+                         "We share.", "--json", "--home", garden))
+        ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
+               "--home", garden))
+        swap(run, garden, bakery)
+        ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
+        swap(run, bakery, garden)
+        return {"garden": garden, "bakery": bakery, "fed": fid}
+
+    return once("test_federation.fed", build)
 
 
 def offer(run: Run, home: Path, *args: str) -> Any:
