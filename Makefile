@@ -30,8 +30,12 @@ typecheck: $(STAMP)
 	@ln -sfn ../../coopledger/__init__.py .typecheck/coopledger/__init__.py
 	MYPYPATH=.typecheck $(BIN)/mypy -p coopledger
 
+# One worker per core; each test file on one worker, and the tests on real sockets and
+# daemons on one worker in turn (tests/conftest.py). PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
+
 pytest: $(STAMP) system-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # Programs some tests drive that pip cannot install: zbarimg reads the posting's QR code
 # as a phone would. Installed with apt when missing and we are root; the test fails

@@ -12,22 +12,27 @@ import io
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from cli_support import (
     COOP,
     SUBPROCESS_TIMEOUT_S,
     WIDTH,
+    BuildOnce,
     CoopBin,
     Result,
     Run,
+    build_once,
     ok,
     subprocess_env,
 )
 
 from coopledger.cli import _common, main
+
+T = TypeVar("T")
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -102,3 +107,11 @@ def garden(run: Run, tmp_path: Path) -> Path:
     home = tmp_path / "garden"
     ok(run("init", "--name", "Hillside Garden", "--home", home))
     return home
+
+
+@pytest.fixture
+def once(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildOnce:
+    """``once(key, build)``: cli_support.build_once in this test's ``tmp_path``."""
+    def _once(key: str, build: Callable[[], T]) -> T:
+        return build_once(key, tmp_path, lambda: tmp_path_factory.mktemp("kept"), build)
+    return _once

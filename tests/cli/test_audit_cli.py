@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Run, ok, user_error
+from cli_support import BuildOnce, Run, ok, user_error
 from fake_node import serving
 
 from coopledger.node import Home
@@ -34,23 +34,26 @@ def sync(run: Run, *homes: Path) -> None:
 
 
 @pytest.fixture
-def fed(run: Run, garden: Path, tmp_path: Path) -> dict[str, Path]:
+def fed(run: Run, garden: Path, tmp_path: Path, once: BuildOnce) -> dict[str, Path]:
     """Riverside: Hillside Garden (founder), Corner Bakery, Old Mill."""
-    homes = {"garden": garden}
-    for n in ("bakery", "mill"):
-        homes[n] = tmp_path / n
-        ok(run("init", "--name", NAMES[n], "--home", homes[n]))
-    sync(run, *homes.values())
-    ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
-           "--home", garden))
-    for n in ("bakery", "mill"):
-        ok(run("federation", "invite", "--federation", "Riverside", "--coop", NAMES[n],
+    def build() -> dict[str, Path]:
+        homes = {"garden": garden}
+        for n in ("bakery", "mill"):
+            homes[n] = tmp_path / n
+            ok(run("init", "--name", NAMES[n], "--home", homes[n]))
+        sync(run, *homes.values())
+        ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
                "--home", garden))
-    sync(run, *homes.values())
-    for n in ("bakery", "mill"):
-        ok(run("federation", "join", "--federation", "Riverside", "--home", homes[n]))
-    sync(run, *homes.values())
-    return homes
+        for n in ("bakery", "mill"):
+            ok(run("federation", "invite", "--federation", "Riverside", "--coop", NAMES[n],
+                   "--home", garden))
+        sync(run, *homes.values())
+        for n in ("bakery", "mill"):
+            ok(run("federation", "join", "--federation", "Riverside", "--home", homes[n]))
+        sync(run, *homes.values())
+        return homes
+
+    return once("test_audit_cli.fed", build)
 
 
 def drawn_circle(run: Run, fed: dict[str, Path]) -> dict[str, Any]:

@@ -125,7 +125,7 @@ def serving_with_blocks(home: Path) -> Iterator[Blocks]:
 
     t = threading.Thread(target=thread, name="blocks-node", daemon=True)
     t.start()
-    got = started.get(timeout=10)
+    got = started.get(timeout=60)
     if isinstance(got, BaseException):
         raise got
     port, trio_token, scope = got

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Run, ok, user_error
+from cli_support import BuildOnce, Run, ok, this_month, user_error
 from fake_node import serving
 
 from coopledger.cli import _federation
@@ -30,19 +30,22 @@ def new_id(r: Any) -> str:
 
 
 @pytest.fixture
-def fed(run: Run, garden: Path, tmp_path: Path) -> dict[str, Any]:
+def fed(run: Run, garden: Path, tmp_path: Path, once: BuildOnce) -> dict[str, Any]:
     """Garden founds Riverside; Corner Bakery is invited and joins; both hold it all."""
-    bakery = tmp_path / "bakery"
-    ok(run("init", "--name", "Corner Bakery", "--home", bakery))
-    swap(run, bakery, garden)
-    fid = new_id(run("federation", "create", "--name", "Riverside", "--charter",
-                     "We share.", "--json", "--home", garden))
-    ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
-           "--home", garden))
-    swap(run, garden, bakery)
-    ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
-    swap(run, bakery, garden)
-    return {"garden": garden, "bakery": bakery, "fed": fid}
+    def build() -> dict[str, Any]:
+        bakery = tmp_path / "bakery"
+        ok(run("init", "--name", "Corner Bakery", "--home", bakery))
+        swap(run, bakery, garden)
+        fid = new_id(run("federation", "create", "--name", "Riverside", "--charter",
+                         "We share.", "--json", "--home", garden))
+        ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
+               "--home", garden))
+        swap(run, garden, bakery)
+        ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
+        swap(run, bakery, garden)
+        return {"garden": garden, "bakery": bakery, "fed": fid}
+
+    return once("test_federation.fed", build)
 
 
 def offer(run: Run, home: Path, *args: str) -> Any:
@@ -220,6 +223,9 @@ def test_the_node_and_the_store_give_the_same_json(run: Run, fed: dict[str, Any]
 
 def test_surplus_sprint_fund_need_and_outside_work(run: Run, fed: dict[str, Any]) -> None:
     garden, bakery = fed["garden"], fed["bakery"]
+    # The federation counts its members from the day it was made (now), so the month
+    # of the outside work and the metrics is this one.
+    month = this_month()
     so = new_id(run("surplus", "offer", "--federation", "Riverside", "--what", "goods",
                     "--item", "Apples", "--quantity", "80", "--unit", "kg", "--until",
                     "2099-11-30", "--json", "--home", garden))
@@ -238,9 +244,9 @@ def test_surplus_sprint_fund_need_and_outside_work(run: Run, fed: dict[str, Any]
                    "--quantity", "30", "--sprint", "2099-11", "--json", "--home",
                    garden)).json()
     assert sorted(alloc["refs"]) == sorted([so, sr])
-    ok(run("fund", "surplus", "--federation", "Riverside", "--period", "2026-11",
+    ok(run("fund", "surplus", "--federation", "Riverside", "--period", month,
            "--amount", "120", "--unit", "hour", "--home", garden))
-    ok(run("fund", "contribute", "--federation", "Riverside", "--period", "2026-11",
+    ok(run("fund", "contribute", "--federation", "Riverside", "--period", month,
            "--amount", "12", "--unit", "hour", "--home", garden))
     user_error(run("fund", "contribute", "--federation", "Riverside", "--period", "2026-13",
                    "--amount", "1", "--unit", "hour", "--home", garden), 2, "--period")
@@ -254,20 +260,20 @@ def test_surplus_sprint_fund_need_and_outside_work(run: Run, fed: dict[str, Any]
     assert fund["contributions"][0]["due"] == "12"
     assert fund["balances"] == [{"unit": "hour", "balance": "2"}]
     need = new_id(run("need", "declare", "--federation", "Riverside", "--category", "food",
-                      "--quantity", "200", "--unit", "kg", "--period", "2026-11", "--json",
+                      "--quantity", "200", "--unit", "kg", "--period", month, "--json",
                       "--home", garden))
     entry = ok(run("need", "met", "--need", need[:8], "--where", "inside", "--quantity",
                    "150", "--json", "--home", garden)).json()
     assert entry["refs"] == [need]
-    out = ok(run("log", "outside", "--member", "ana", "--hours", "60", "--period", "2026-11",
+    out = ok(run("log", "outside", "--member", "ana", "--hours", "60", "--period", month,
                  "--json", "--home", garden)).json()
     assert out["kind"] == "labor.outside" and out["body"]["hours"] == "60"
-    figures = ok(run("metrics", "--federation", "Riverside", "--period", "2026-11", "--json",
+    figures = ok(run("metrics", "--federation", "Riverside", "--period", month, "--json",
                      "--home", garden)).json()
-    assert (figures["outside_hours"], figures["period"]) == ("60", "2026-11")
+    assert (figures["outside_hours"], figures["period"]) == ("60", month)
     assert figures["needs"][0]["category"] == "food"
     user_error(run("log", "outside", "--member", "ana", "--hours", "800", "--period",
-                   "2026-11", "--home", garden), 2, "--hours", "744")
+                   month, "--home", garden), 2, "--hours", "744")
 
 
 def test_leave_and_rules(run: Run, fed: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Run, ok, user_error
+from cli_support import BuildOnce, Run, ok, user_error
 from fake_node import serving
 
 from coopledger.node import Home
@@ -29,22 +29,25 @@ def sync(run: Run, *homes: Path) -> None:
 
 
 @pytest.fixture
-def fed(run: Run, garden: Path, tmp_path: Path) -> dict[str, Path]:
+def fed(run: Run, garden: Path, tmp_path: Path, once: BuildOnce) -> dict[str, Path]:
     """Riverside: Hillside Garden (founder), Corner Bakery, Old Mill; all hold it all."""
-    bakery, mill = tmp_path / "bakery", tmp_path / "mill"
-    ok(run("init", "--name", "Corner Bakery", "--home", bakery))
-    ok(run("init", "--name", "Old Mill", "--home", mill))
-    sync(run, garden, bakery, mill)
-    ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
-           "--home", garden))
-    for name in ("Corner Bakery", "Old Mill"):
-        ok(run("federation", "invite", "--federation", "Riverside", "--coop", name,
+    def build() -> dict[str, Path]:
+        bakery, mill = tmp_path / "bakery", tmp_path / "mill"
+        ok(run("init", "--name", "Corner Bakery", "--home", bakery))
+        ok(run("init", "--name", "Old Mill", "--home", mill))
+        sync(run, garden, bakery, mill)
+        ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
                "--home", garden))
-    sync(run, garden, bakery, mill)
-    for home in (bakery, mill):
-        ok(run("federation", "join", "--federation", "Riverside", "--home", home))
-    sync(run, garden, bakery, mill)
-    return {"garden": garden, "bakery": bakery, "mill": mill}
+        for name in ("Corner Bakery", "Old Mill"):
+            ok(run("federation", "invite", "--federation", "Riverside", "--coop", name,
+                   "--home", garden))
+        sync(run, garden, bakery, mill)
+        for home in (bakery, mill):
+            ok(run("federation", "join", "--federation", "Riverside", "--home", home))
+        sync(run, garden, bakery, mill)
+        return {"garden": garden, "bakery": bakery, "mill": mill}
+
+    return once("test_lottery_cli.fed", build)
 
 
 def pool_file(tmp_path: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Run, ok, user_error
+from cli_support import BuildOnce, Run, ok, user_error
 from fake_node import serving
 
 from coopledger.node import Home
@@ -30,27 +30,30 @@ def sync(run: Run, *homes: Path) -> None:
 
 
 @pytest.fixture
-def homes(run: Run, garden: Path, tmp_path: Path) -> dict[str, Any]:
+def homes(run: Run, garden: Path, tmp_path: Path, once: BuildOnce) -> dict[str, Any]:
     """Riverside: Hillside Garden (founder) and Corner Bakery; Ana's home holds a
     delegate key of the Garden. All hold it all."""
-    bakery, ana = tmp_path / "bakery", tmp_path / "ana"
-    ok(run("init", "--name", "Corner Bakery", "--home", bakery))
-    # Ana's own home: a new key of the Garden (coop init --for), added as a delegate key.
-    ok(run("init", "--name", "Ana", "--for", Home.open(garden).author.hex(), "--home", ana))
-    key = Home.open(ana).author.hex()
-    ask = ok(run("key", "request", "--power", "delegate", "--home", ana)).out
-    proof = ask.split("--proof ")[1].split()[0]
-    ok(run("key", "add", key, "--power", "delegate", "--label", "Ana", "--proof", proof,
-           "--home", garden))
-    sync(run, garden, bakery, ana)
-    ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
-           "--home", garden))
-    ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
-           "--home", garden))
-    sync(run, garden, bakery)
-    ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
-    sync(run, garden, bakery, ana)
-    return {"garden": garden, "bakery": bakery, "ana": ana, "key": key}
+    def build() -> dict[str, Any]:
+        bakery, ana = tmp_path / "bakery", tmp_path / "ana"
+        ok(run("init", "--name", "Corner Bakery", "--home", bakery))
+        # Ana's own home: a new key of the Garden (coop init --for), added as a delegate key.
+        ok(run("init", "--name", "Ana", "--for", Home.open(garden).author.hex(), "--home", ana))
+        key = Home.open(ana).author.hex()
+        ask = ok(run("key", "request", "--power", "delegate", "--home", ana)).out
+        proof = ask.split("--proof ")[1].split()[0]
+        ok(run("key", "add", key, "--power", "delegate", "--label", "Ana", "--proof", proof,
+               "--home", garden))
+        sync(run, garden, bakery, ana)
+        ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
+               "--home", garden))
+        ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
+               "--home", garden))
+        sync(run, garden, bakery)
+        ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
+        sync(run, garden, bakery, ana)
+        return {"garden": garden, "bakery": bakery, "ana": ana, "key": key}
+
+    return once("test_mandates_cli.homes", build)
 
 
 def issue(run: Run, home: Path, *args: object) -> Any:

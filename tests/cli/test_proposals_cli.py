@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Run, ok, user_error
+from cli_support import BuildOnce, Run, ok, user_error
 from fake_node import serving
 
 from coopledger.node import Home
@@ -26,19 +26,22 @@ def new_id(r: Any) -> str:
 
 
 @pytest.fixture
-def fed(run: Run, garden: Path, tmp_path: Path) -> dict[str, Path]:
+def fed(run: Run, garden: Path, tmp_path: Path, once: BuildOnce) -> dict[str, Path]:
     """Garden founds Riverside; Corner Bakery joins; both hold everything."""
-    bakery = tmp_path / "bakery"
-    ok(run("init", "--name", "Corner Bakery", "--home", bakery))
-    swap(run, bakery, garden)
-    ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
-           "--home", garden))
-    ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
-           "--home", garden))
-    swap(run, garden, bakery)
-    ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
-    swap(run, bakery, garden)
-    return {"garden": garden, "bakery": bakery}
+    def build() -> dict[str, Path]:
+        bakery = tmp_path / "bakery"
+        ok(run("init", "--name", "Corner Bakery", "--home", bakery))
+        swap(run, bakery, garden)
+        ok(run("federation", "create", "--name", "Riverside", "--charter", "We share.",
+               "--home", garden))
+        ok(run("federation", "invite", "--federation", "Riverside", "--coop", "Corner Bakery",
+               "--home", garden))
+        swap(run, garden, bakery)
+        ok(run("federation", "join", "--federation", "Riverside", "--home", bakery))
+        swap(run, bakery, garden)
+        return {"garden": garden, "bakery": bakery}
+
+    return once("test_proposals_cli.fed", build)
 
 
 def test_an_assembly_decides_by_the_count(run: Run, garden: Path, tmp_path: Path) -> None:

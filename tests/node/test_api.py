@@ -403,7 +403,7 @@ def test_an_empty_token_is_refused(node: FakeNode) -> None:
 
 
 def _get(port: int, path: str, token: str | None) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         conn.request("GET", path, headers=headers)
@@ -414,7 +414,7 @@ def _get(port: int, path: str, token: str | None) -> tuple[int, Any]:
 
 
 async def test_hypercorn_on_trio_serves_it_on_port_0(node: FakeNode) -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             host, port = await nursery.start(serve_api, node, "127.0.0.1", 0, TOKEN)
             assert host == "127.0.0.1" and port > 0
@@ -456,7 +456,7 @@ async def test_find_running_trusts_only_a_live_answering_daemon(node: FakeNode) 
     assert find_running(home) is None  # no file
     (home / "node.json").write_text("{not json")
     assert find_running(home) is None  # damaged
-    with trio.fail_after(10):
+    with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             _, port = await nursery.start(serve_api, node, "127.0.0.1", 0, TOKEN)
             info = write_runfile(home, api=f"127.0.0.1:{port}", peer_id="12D3KooWfake")

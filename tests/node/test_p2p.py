@@ -134,7 +134,7 @@ async def test_peer_id_is_the_coop_key_and_stable(tmp_path: Path) -> None:
     other = Node(tmp_path, "c")
     assert first.id == again.id != other.id
     assert first.id.startswith("12D3KooW")  # an Ed25519 ("identity"-hashed) peer id
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             await first.start(nursery)
             assert first.addr().endswith("/p2p/" + first.id)
@@ -362,6 +362,9 @@ async def test_restarted_peer_is_reconnected(tmp_path: Path) -> None:
             # at least one failed redial, and the library's negative cache holds B
             negative_cache = a.p2p._swarm()._negative_peer_cache
             await wait_for(lambda: negative_cache.is_blocked(b.id))
+            # Left alone, the swarm refuses to dial B until then (60 s on; each failed
+            # dial pushes it later).
+            blocked_until = negative_cache._cache[b.id]
 
             b2 = Node(tmp_path, "b2", key=SecretKey(key.raw),
                       listen=f"/ip4/127.0.0.1/tcp/{port}")
@@ -371,7 +374,9 @@ async def test_restarted_peer_is_reconnected(tmp_path: Path) -> None:
             await connected(a, b2)
             took = time.monotonic() - t0
             print(f"reconnected after restart in {took:.2f} s")
-            assert took < 8.0  # backoff at most ~2 s here, plus the dial itself
+            # A redialled while the swarm's cache still barred B: the reconnect manager
+            # evicted the entry. (Not a bound in seconds, which a loaded machine breaks.)
+            assert time.monotonic() < blocked_until
             assert b2.connected == [a.id]
             nursery.cancel_scope.cancel()
 
@@ -402,7 +407,7 @@ async def test_peers_file_written_and_reloaded(tmp_path: Path) -> None:
 async def test_damaged_peers_file_is_ignored(tmp_path: Path) -> None:
     bad = tmp_path / "peers.json"
     bad.write_text("{not json")
-    with trio.fail_after(10):
+    with trio.fail_after(30):
         async with trio.open_nursery() as nursery:
             a = await Node(tmp_path, "a", peers_file=bad).start(nursery)
             assert a.p2p.known_peers() == []
