@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from coopledger.protocol import COSIGN_KIND, Entry
-from coopledger.protocol._auditchecks import (
+from coopledger.protocol import (
     CHECK_NAMES,
+    COSIGN_KIND,
     MAX_CHECKPOINT_AGE_DAYS,
     MAX_DETAIL,
     METRIC_KINDS,
@@ -30,6 +30,7 @@ from coopledger.protocol._auditchecks import (
     ChainScan,
     Check,
     CheckpointInfo,
+    Entry,
     audit_checks,
     audit_context,
     default_as_of,

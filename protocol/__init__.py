@@ -8,6 +8,24 @@ self-government, audit and alerts: SPEC §12–§14) is the subpackage ``commons
 node/ and cli/ import only from here, never from a private module.
 """
 
+# The audit circle's automated checks (SPEC §14.5; node/_auditrun.py reads the store).
+from ._auditchecks import CHECK_NAMES as CHECK_NAMES
+from ._auditchecks import MAX_CHECKPOINT_AGE_DAYS as MAX_CHECKPOINT_AGE_DAYS
+from ._auditchecks import MAX_DETAIL as MAX_DETAIL
+from ._auditchecks import METRIC_KINDS as METRIC_KINDS
+from ._auditchecks import AuditContext as AuditContext
+from ._auditchecks import AuditError as AuditError
+from ._auditchecks import AuditRun as AuditRun
+from ._auditchecks import ChainScan as ChainScan
+from ._auditchecks import Check as Check
+from ._auditchecks import CheckpointInfo as CheckpointInfo
+from ._auditchecks import audit_checks as audit_checks
+from ._auditchecks import audit_context as audit_context
+from ._auditchecks import default_as_of as default_as_of
+from ._auditchecks import metrics_of as metrics_of
+from ._auditchecks import quarter_bounds as quarter_bounds
+from ._auditchecks import quarter_months as quarter_months
+from ._auditchecks import quarter_of as quarter_of
 from ._bundle import BUNDLE_MAGIC as BUNDLE_MAGIC
 from ._bundle import RECORD_ENTRY as RECORD_ENTRY
 from ._bundle import BundleDamage as BundleDamage
