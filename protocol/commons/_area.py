@@ -1,9 +1,10 @@
 """What an area of the commons declares, and what it sees of the walk.
 
 The commons' state (SPEC §12–§14) is built by one walk over one timeline
-(``_walk``). The walk knows nothing of federations, mandates or alerts: it asks the
-**areas** (economy, identity, mandates, lotteries, proposals, audit, alerts), each of
-which declares, in one ``Area`` value at the end of its module, side by side:
+(``_walk``). The walk holds none of the areas' rules (it only calls the economy's
+federation checks and the mandates' delegate check for them); it asks the
+**areas** (identity, economy, policy, mandates, lotteries, proposals, audit, alerts),
+each of which declares, in one ``Area`` value at the end of its module, side by side:
 
 * ``kinds``: the entry kinds it owns (each kind belongs to exactly one area);
 * ``handlers``: kind -> ``fn(m, e, b)``, called in timeline order; it judges the entry
