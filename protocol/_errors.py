@@ -37,9 +37,9 @@ can catch one package's errors with one class:
     CoopError      coopledger.cli        (cli/_common.py; a one-line message and an exit code)
 
 A second base is kept where callers rely on it (DecimalFormatError is a ValueError).
-An exception that only carries a rule's verdict inside the package (protocol/_judge.py's
-Reject, caught by the judges of the fold and recorded as an invalid entry) never
-reaches a caller and is not one of its errors.
+protocol/commons/_judge.py's Reject carries a rule's verdict inside the commons walk,
+which catches it and records the entry as invalid; it is a LedgerError too, so that
+even a bug that let one escape would meet the CLI's and the API's mapping of the root.
 """
 
 from __future__ import annotations

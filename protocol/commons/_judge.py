@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable
 
 from .._decimal import DecimalFormatError, Quantity
 from .._entry import Entry
+from .._errors import LedgerError
 
 
 def short(raw: bytes) -> str:
@@ -65,7 +66,7 @@ def timeline(entries: Iterable[Entry], kinds: Collection[str]) -> list[tuple[int
 
 # ----------------------------------------------------------------------- body access
 
-class Reject(Exception):
+class Reject(LedgerError):
     """An entry breaks a rule of §12.4: it is recorded as invalid, with no effect."""
 
     def __init__(self, code: str, detail: str) -> None:
