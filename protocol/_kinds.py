@@ -64,8 +64,8 @@ GOODS_FLOWS = ("produced", "distributed")
 
 # The enums of SPEC §12. They are the schema's, so they live here (UNIT_KINDS and
 # CREDIT_UNIT_KINDS, which the rules field type checks, in _fields);
-# protocol/commons/_economy.py declares the same tuples under the same names (it may import them from here: _kinds
-# must not import _economy, which imports _entry, which imports _kinds). A test checks
+# protocol/commons/_economy.py declares the same tuples under the same names (it may
+# import them from here; _kinds imports nothing of the commons). A test checks
 # that both modules agree.
 NEED_CATEGORIES = ("food", "repair", "energy", "housing", "care", "tools", "other")
 SURPLUS_WHAT = ("goods", "tool", "labour")
