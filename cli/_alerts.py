@@ -24,8 +24,10 @@ from coopledger.protocol import ALERT_WINDOW_MS
 from coopledger.protocol._kinds import ALERT_NEEDS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
-from ._govcommon import economy, view, write
+from ._govcommon import view
+from ._options import opened, trimmed, who
 from ._render import print_json
+from ._writer import write
 
 if TYPE_CHECKING:
     from coopledger.protocol._alerts import Alert
@@ -48,13 +50,6 @@ def register(app: typer.Typer) -> None:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _text(value: str, option: str, limit: int) -> str:
-    value = value.strip()
-    if not value or len(value) > limit:
-        fail(f"{option}: give 1 to {limit} characters")
-    return value
-
-
 def _lookup_alert(eco: Economy, text: str) -> Alert:
     try:
         aid = econview.resolve_id(eco.gov.alerts.by_id, text, field="alert", what="alert")
@@ -70,12 +65,6 @@ def _answering(eco: Economy, me: bytes, text: str) -> Alert:
         fail("your co-op was not a member of the alert's federations when it was "
              "raised: only its targets and the raiser answer it")
     return a
-
-
-def _who(row: dict[str, Any], prefix: str) -> str:
-    name = row.get(f"{prefix}_name")
-    key = row.get(prefix) or ""
-    return f"{name} ({key[:8]})" if name else key[:8]
 
 
 def _duration(ms: int) -> str:
@@ -147,7 +136,7 @@ def alert_raise(
     Example:  coop alert raise --what "The river is over the lower field; we need hands
     to move the seedlings tonight." --need people --need material --where "Mill Lane 4"
     """
-    what = _text(what, "--what", MAX_WHAT)
+    what = trimmed(what, "--what", MAX_WHAT)
     needs = sorted(set(need), key=lambda n: ALERT_NEEDS.index(n) if n in ALERT_NEEDS else 9)
     bad = [n for n in needs if n not in ALERT_NEEDS]
     if bad:
@@ -156,9 +145,9 @@ def alert_raise(
         fail(f"--need: give at least one of {', '.join(ALERT_NEEDS)}")
     body: dict[str, Any] = {"what": what, "needs": needs, "drill": drill}
     if where is not None:
-        body["where"] = _text(where, "--where", MAX_WHERE)
+        body["where"] = trimmed(where, "--where", MAX_WHERE)
     refs: list[bytes] = []
-    with economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         me = identity_of(store, h.author)
         assert me is not None
         if federation is not None:
@@ -215,7 +204,7 @@ def alert_list(
         state = (f"{r['status']}: {r['coverage']}, {_clock(r)}" if r["status"] != "acknowledged"
                  else f"every target acknowledged ({r['coverage'].split()[0]})")
         out.print(f"{r['id'][:8]}  {tag}{state}  "
-                  f"[{_who(r, 'raiser')}, needs {', '.join(r['needs'])}]")
+                  f"[{who(r, 'raiser')}, needs {', '.join(r['needs'])}]")
         what = r["what"].replace("\n", " ")
         out.print(f"    {what if len(what) <= 100 else what[:99] + '…'}")
 
@@ -239,7 +228,7 @@ def alert_show(
     if doc["drill"]:
         out.print("DRILL: a rehearsal, not a real emergency")
     out.print(f"Alert {doc['id']}")
-    out.print(f"  raised by {_who(doc, 'raiser')} at {format_ts(doc['raised'])}")
+    out.print(f"  raised by {who(doc, 'raiser')} at {format_ts(doc['raised'])}")
     out.print(f"  what:  {doc['what']}")
     out.print(f"  needs: {', '.join(doc['needs'])}")
     if doc["where"]:
@@ -250,26 +239,26 @@ def alert_show(
     out.print("Acknowledged:")
     for a in doc["acks"]:
         late = "  LATE" if a["late"] else ""
-        out.print(f"  {_who(a, 'coop')}  at {format_ts(a['ts'])}{late}")
+        out.print(f"  {who(a, 'coop')}  at {format_ts(a['ts'])}{late}")
     if not doc["acks"]:
         out.print("  (nobody yet)")
     if doc["pledges"]:
         out.print("Pledged:")
         for p in doc["pledges"]:
             need = f" ({p['need']})" if p["need"] else ""
-            out.print(f"  {p['entry'][:8]}  {_who(p, 'coop')}{need}: {p['what']}")
+            out.print(f"  {p['entry'][:8]}  {who(p, 'coop')}{need}: {p['what']}")
     if doc["deliveries"]:
         out.print("Delivered:")
         for d in doc["deliveries"]:
             of = f" (pledge {d['pledge'][:8]})" if d["pledge"] else ""
-            out.print(f"  {_who(d, 'coop')}{of}: {d['what']}")
+            out.print(f"  {who(d, 'coop')}{of}: {d['what']}")
     if doc["unreached"]:
         out.print("Not reached yet:")
         for u in doc["unreached"]:
-            out.print(f"  {_who(u, 'coop')}: {_seen(u, now)}")
+            out.print(f"  {who(u, 'coop')}: {_seen(u, now)}")
         out.print(f"  To carry it by hand: coop alert bundle {doc['id'][:8]} FILE")
     for inv in doc["invalid"]:
-        out.print(f"  invalid {inv['kind']} {inv['id'][:8]} by {_who(inv, 'key')}: "
+        out.print(f"  invalid {inv['kind']} {inv['id'][:8]} by {who(inv, 'key')}: "
                   f"{inv['code']} ({inv['detail']})")
 
 
@@ -289,10 +278,10 @@ def alert_pledge(
     Example:  coop alert pledge 3f2a9c1e --what "Four people with a van, from 18:00"
     --need people
     """
-    what = _text(what, "--what", MAX_ANSWER)
+    what = trimmed(what, "--what", MAX_ANSWER)
     if need is not None and need not in ALERT_NEEDS:
         fail(f"--need: one of {', '.join(ALERT_NEEDS)}")
-    with economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         me = identity_of(store, h.author)
         assert me is not None
         a = _answering(eco, me, alert)
@@ -318,8 +307,8 @@ def alert_delivered(
     Example:  coop alert delivered 3f2a9c1e --what "Moved 300 seedling trays to the
     barn" --pledge 9b1c2d3e
     """
-    what = _text(what, "--what", MAX_ANSWER)
-    with economy(home) as (h, store, eco):
+    what = trimmed(what, "--what", MAX_ANSWER)
+    with opened(home) as (h, store, eco, _me):
         me = identity_of(store, h.author)
         assert me is not None
         a = _answering(eco, me, alert)

@@ -16,15 +16,13 @@ import getpass
 import os
 import shlex
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from coopledger.crypto import SecretKey, is_sealed, verify
-from coopledger.node import AppendError, Home, HomeError, KeyLocked, Store, now_ms
+from coopledger.node import AppendError, Home, HomeError, KeyLocked, now_ms
 from coopledger.node import _econview as econview
 from coopledger.node._home import read_secret_file, write_secret_file
 from coopledger.protocol import GENESIS_KIND, ValidationError
@@ -44,8 +42,10 @@ from ._common import (
     read_passphrase_file,
     unlock,
 )
-from ._govcommon import view, write
-from ._render import entry_json, print_json
+from ._govcommon import view
+from ._options import opened
+from ._render import entry_json, print_json, table
+from ._writer import write
 
 if TYPE_CHECKING:
     from coopledger.protocol._identity import Identities, KeyRecord
@@ -85,13 +85,6 @@ def print_request(h: Home, key: SecretKey, power: str, label: str) -> None:
     out.print(f"Ask co-op {h.identity.hex()[:8]} to add this key. On one of its nodes, run:")
     out.print(f"  {request_command(key, h.identity, power, label)}")
     out.print("Until then, entries written with this key do not count for the co-op.")
-
-
-@contextmanager
-def _opened(home: Path | None) -> Iterator[tuple[Home, Store, Identities]]:
-    h = open_home(home)
-    with h.open_store() as store:
-        yield h, store, econview.economy(store).gov.ids
 
 
 def _power_now(ids: Identities, key: bytes, identity: bytes) -> str | None:
@@ -213,11 +206,9 @@ def key_list(
     if json_:
         print_json(doc)
         return
-    from ._federation import _table
-
     name = doc["coop_name"] or doc["coop"][:8]
     this = doc["this_key"]
-    _table(f"Keys of co-op {name} ({doc['coop'][:8]})", doc["keys"], [
+    table(f"Keys of co-op {name} ({doc['coop'][:8]})", doc["keys"], [
         ("key", lambda r: r["key"][:16] + (" (this node)" if r["key"] == this else "")),
         ("power", lambda r: r["power"]),
         ("label", lambda r: r["label"]),
@@ -296,7 +287,8 @@ def key_add(
     if len(sig) != 128 or any(c not in "0123456789abcdef" for c in sig):
         raise typer.BadParameter("expected a signature: 128 hex characters",
                                  param_hint="--proof")
-    with _opened(home) as (h, _store, ids):
+    with opened(home) as (h, _store, eco, _me):
+        ids = eco.gov.ids
         if not verify(raw, bytes.fromhex(sig), key_proof_message(h.identity)):
             fail("--proof: does not verify: it was made by another key, or for another "
                  f"co-op than this one ({h.identity.hex()[:8]}); run `coop key request` "
@@ -343,7 +335,8 @@ def key_spare(
 
     Example:  coop key spare --out /media/usb/garden-spare.key --label "USB stick in the safe"
     """
-    with _opened(home) as (h, _store, ids):
+    with opened(home) as (h, _store, eco, _me):
+        ids = eco.gov.ids
         _require_power(ids, h, what="add a recovery key", strong=True)
     if out_file.exists():
         fail(f"--out: {out_file} already exists; refusing to overwrite it")
@@ -419,7 +412,8 @@ def key_revoke(
     """
     if reason not in REVOKE_REASONS:
         raise typer.BadParameter(f"one of {', '.join(REVOKE_REASONS)}", param_hint="--reason")
-    with _opened(home) as (h, store, ids):
+    with opened(home) as (h, store, eco, _me):
+        ids = eco.gov.ids
         target = _resolve_key(ids, h.identity, key, "KEY")
         cuts = [r.through for r in target.revocations if r.through is not None]
         if target.revoked and (through is None or (cuts and through >= min(cuts))):

@@ -21,8 +21,9 @@ from coopledger.protocol import ProofError, check_proof
 from coopledger.protocol._proofs import MAX_PROOF_BYTES, dumps
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
-from ._govcommon import view, write
+from ._govcommon import view
 from ._render import print_json
+from ._writer import write
 
 checkpoint_app = typer.Typer(
     help="Signed checkpoints of this co-op's log (size and Merkle root), and witnesses.\n\n"
