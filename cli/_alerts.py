@@ -17,9 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import _econview as econview
-from coopledger.node._alerts import write_alert_bundle
-from coopledger.node._govview import identity_of
+from coopledger.node import (
+    LookupFailed,
+    identity_of,
+    resolve_federation,
+    resolve_id,
+    write_alert_bundle,
+)
 from coopledger.protocol import ALERT_WINDOW_MS
 from coopledger.protocol._kinds import ALERT_NEEDS
 
@@ -52,8 +56,8 @@ def register(app: typer.Typer) -> None:
 
 def _lookup_alert(eco: Economy, text: str) -> Alert:
     try:
-        aid = econview.resolve_id(eco.gov.alerts.by_id, text, field="alert", what="alert")
-    except econview.LookupFailed as exc:
+        aid = resolve_id(eco.gov.alerts.by_id, text, field="alert", what="alert")
+    except LookupFailed as exc:
         fail(f"ALERT: {exc.message}")
     return eco.gov.alerts.by_id[aid]
 
@@ -152,8 +156,8 @@ def alert_raise(
         assert me is not None
         if federation is not None:
             try:
-                fid = econview.resolve_federation(eco, federation)
-            except econview.LookupFailed as exc:
+                fid = resolve_federation(eco, federation)
+            except LookupFailed as exc:
                 fail(f"--federation: {exc.message}")
             f = eco.federations[fid]
             if not f.is_member(me):
@@ -317,8 +321,8 @@ def alert_delivered(
         if pledge is not None:
             mine = {p.entry: p for p in a.pledges if p.coop == me}
             try:
-                pid = econview.resolve_id(mine, pledge, field="pledge", what="pledge")
-            except econview.LookupFailed as exc:
+                pid = resolve_id(mine, pledge, field="pledge", what="pledge")
+            except LookupFailed as exc:
                 fail(f"--pledge: {exc.message} (only your co-op's pledges for this alert)")
             body["pledge"] = pid.hex()
             refs.append(pid)
@@ -347,7 +351,7 @@ def alert_bundle(
     if file.exists():
         fail(f"{file} exists; give a new file name")
     with h.open_store() as store:
-        a = _lookup_alert(econview.economy(store), alert)
+        a = _lookup_alert(store.state().economy(), alert)
         tmp = file.with_name(file.name + ".part")
         try:
             with tmp.open("xb") as f:

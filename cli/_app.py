@@ -36,8 +36,8 @@ from coopledger.node import (
     check_store,
     export_bundle,
     import_bundle,
+    refuse_blocked,
 )
-from coopledger.node._blocks import refuse_blocked
 from coopledger.protocol import (
     ENERGY_FLOWS,
     ENERGY_SOURCES,

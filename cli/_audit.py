@@ -21,10 +21,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from coopledger.node import Store, now_ms
-from coopledger.node import _econview as econview
-from coopledger.node._govview import identity_of
-from coopledger.node._govview_audit import resolve_circle
+from coopledger.node import (
+    LookupFailed,
+    Store,
+    applied_entries,
+    identity_of,
+    now_ms,
+    resolve_circle,
+    resolve_id,
+)
 from coopledger.protocol import CHECKPOINT_KIND
 from coopledger.protocol._audit import drawn_coops
 from coopledger.protocol._kinds import MAX_CHECKS, MAX_FINDINGS, MAX_POOL
@@ -72,12 +77,12 @@ def register(app: typer.Typer) -> None:
 def _lookup(fn: Callable[[], T], option: str) -> T:
     try:
         return fn()
-    except econview.LookupFailed as exc:
+    except LookupFailed as exc:
         fail(f"{option}: {exc.message}")
 
 
 def _entry_id(ids: Any, text: str, option: str, what: str) -> bytes:
-    return _lookup(lambda: econview.resolve_id(ids, text, field=option, what=what), option)
+    return _lookup(lambda: resolve_id(ids, text, field=option, what=what), option)
 
 
 def _quarter_now() -> str:
@@ -246,7 +251,7 @@ def _check(c: Any, n: int) -> dict[str, Any]:
 def _latest_checkpoint(store: Store, eco: Economy, coop: bytes) -> bytes | None:
     """The newest checkpoint (by ts) of any key of ``coop`` that applies here."""
     best: tuple[int, bytes] | None = None
-    for e in econview.applied(store, [CHECKPOINT_KIND]):
+    for e in applied_entries(store, [CHECKPOINT_KIND]):
         if eco.gov.ids.identity_of(e.author) == coop and (best is None or e.ts > best[0]):
             best = (e.ts, e.id)
     return None if best is None else best[1]
@@ -280,7 +285,7 @@ def write_report(home: Path | None, passphrase_file: Path | None, *, circle: str
             fail(f"your co-op was not drawn in circle {c.id.hex()[:8]}")
         if any(r.auditor == me for r in audit.reports_of(c.id)):
             fail(f"your co-op already reported for circle {c.id.hex()[:8]}")
-        checkpoints = {e.id: e for e in econview.applied(store, [CHECKPOINT_KIND])}
+        checkpoints = {e.id: e for e in applied_entries(store, [CHECKPOINT_KIND])}
         if checkpoint is None:
             cp_id = _latest_checkpoint(store, eco, c.coop)
             if cp_id is None:
@@ -428,7 +433,7 @@ def _is_report(home: Path | None, text: str) -> bool:
         return False
     h = open_home(home)
     with h.open_store() as store:
-        return any(r.hex().startswith(low) for r in econview.economy(store).gov.audit.reports)
+        return any(r.hex().startswith(low) for r in store.state().economy().gov.audit.reports)
 
 
 @audit_app.command("show")

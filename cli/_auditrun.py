@@ -24,10 +24,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from coopledger.node import AuditError, AuditRun, now_ms, resolve_circle, run_audit
 from coopledger.node import _econview as econview
-from coopledger.node import now_ms
-from coopledger.node._auditrun import AuditError, AuditRun, default_as_of, run_audit
-from coopledger.node._govview_audit import resolve_circle
+from coopledger.node import audit_default_as_of as default_as_of
 
 from ._common import (
     CoopError,

@@ -20,8 +20,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Store, now_ms
-from coopledger.node import _econview as econview
+from coopledger.node import (
+    LookupFailed,
+    Store,
+    econ_answer,
+    now_ms,
+    resolve_coop,
+    resolve_federation,
+)
 
 from ._client import ApiFailure, running_node
 from ._common import fail, open_home, parse_time
@@ -92,18 +98,18 @@ def items_text(items: list[dict[str, str]]) -> str:
 def lookup(fn: Callable[[], bytes], option: str) -> bytes:
     try:
         return fn()
-    except econview.LookupFailed as exc:
+    except LookupFailed as exc:
         fail(f"{option}: {exc.message}")
 
 
 def find_federation(eco: Economy, text: str, option: str = "--federation") -> Federation:
-    return eco.federations[lookup(lambda: econview.resolve_federation(eco, text), option)]
+    return eco.federations[lookup(lambda: resolve_federation(eco, text), option)]
 
 
 def find_coop(store: Store, text: str, option: str) -> bytes:
     """A co-op by name or key prefix; any key of a co-op names the co-op (SPEC §13.2)."""
-    key = lookup(lambda: econview.resolve_coop(store, text, field=option), option)
-    return econview.economy(store).gov.ids.identity_of(key)
+    key = lookup(lambda: resolve_coop(store, text, field=option), option)
+    return store.state().economy().gov.ids.identity_of(key)
 
 
 def require_member(store: Store, f: Federation, coop: bytes, option: str | None = None
@@ -164,6 +170,6 @@ def econ_view(home: Path | None, view: str, params: dict[str, str | None]) -> di
         return data
     with h.open_store() as store:
         try:
-            return econview.answer(store, view, query, me=h.author)
-        except econview.LookupFailed as exc:
+            return econ_answer(store, view, query, me=h.author)
+        except LookupFailed as exc:
             fail(f"{_OPTION.get(exc.field, exc.field)}: {exc.message}")

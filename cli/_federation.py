@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Home, Store
-from coopledger.node import _econview as econview
+from coopledger.node import Home, Store, resolve_id
 from coopledger.protocol import UNIT_KINDS, Quantity, default_rules_value
 from coopledger.protocol._kinds import UNIT_NAME_PATTERN
 
@@ -262,7 +261,7 @@ def federation_join(
             assert invite is not None
             mine = {inv: fed for fed in eco.federations.values()
                     for coop, inv in fed.invited.items() if coop == h.identity}
-            invite_id = lookup(lambda: econview.resolve_id(
+            invite_id = lookup(lambda: resolve_id(
                 mine, invite, field="--invite", what="pending invite to your co-op"),
                 "--invite")
             f = mine[invite_id]

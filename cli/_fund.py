@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from coopledger.node import _econview as econview
+from coopledger.node import resolve_id
 from coopledger.protocol import GRANT_OUTCOMES
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, print_csv
@@ -172,7 +172,7 @@ def fund_report(
             fail(f"--report-file: cannot read {report_file} as UTF-8 text")
     assert report is not None
     with opened(home) as (h, store, eco, _me):
-        grant_id = lookup(lambda: econview.resolve_id(
+        grant_id = lookup(lambda: resolve_id(
             eco.grants, grant, field="--grant", what="grant"), "--grant")
         g = eco.grants[grant_id]
         if g.to != h.identity:

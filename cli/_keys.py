@@ -22,9 +22,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from coopledger.crypto import SecretKey, is_sealed, verify
-from coopledger.node import AppendError, Home, HomeError, KeyLocked, now_ms
-from coopledger.node import _econview as econview
-from coopledger.node._home import read_secret_file, write_secret_file
+from coopledger.node import (
+    AppendError,
+    Home,
+    HomeError,
+    KeyLocked,
+    now_ms,
+    read_secret_file,
+    write_secret_file,
+)
 from coopledger.protocol import GENESIS_KIND, ValidationError
 from coopledger.protocol._identity import ROOT
 from coopledger.protocol._kinds import KEY_POWERS, REVOKE_REASONS, key_proof_message
@@ -471,7 +477,7 @@ def key_rotate(
     h = open_home(home)
     _no_node(h, "a key rotation")
     with h.open_store() as store:
-        ids = econview.economy(store).gov.ids
+        ids = store.state().economy().gov.ids
         power = _require_power(ids, h, what="rotate", strong=False)
         spares = [r for r in ids.keys_of(h.identity) if r.power == "recovery" and not r.revoked]
     if power == ROOT and not spares and not without_spare:
@@ -488,7 +494,7 @@ def key_rotate(
         fail(str(exc))
     except (HomeError, AppendError) as exc:
         fail(f"key rotation: {exc}")
-    from coopledger.node._p2p import peer_id_of
+    from coopledger.node import peer_id_of  # loads libp2p: only here
 
     old_peer, new_peer = peer_id_of(r.old), peer_id_of(r.new)
     if json_:

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Store
-from coopledger.node import _econview as econview
+from coopledger.node import LookupFailed, Store, resolve_coop, resolve_federation, resolve_id
 from coopledger.protocol._kinds import MAX_POOL
 from coopledger.protocol._lottery import MAX_BEACONS, MAX_SEATS, verify
 
@@ -50,9 +49,9 @@ def register(app: typer.Typer) -> None:
 
 def _lookup_lottery(eco: Economy, text: str) -> Lottery:
     try:
-        lid = econview.resolve_id(eco.gov.lotteries.by_id, text, field="lottery",
+        lid = resolve_id(eco.gov.lotteries.by_id, text, field="lottery",
                                   what="lottery")
-    except econview.LookupFailed as exc:
+    except LookupFailed as exc:
         fail(f"LOTTERY: {exc.message}")
     lot = eco.gov.lotteries.get(lid)
     assert lot is not None
@@ -61,8 +60,8 @@ def _lookup_lottery(eco: Economy, text: str) -> Lottery:
 
 def _coop(store: Store, text: str, option: str) -> bytes:
     try:
-        return econview.resolve_coop(store, text, field=option)
-    except econview.LookupFailed as exc:
+        return resolve_coop(store, text, field=option)
+    except LookupFailed as exc:
         fail(f"{option}: {exc.message}")
 
 
@@ -222,8 +221,8 @@ def lottery_announce(
         others = None
         if federation is not None:
             try:
-                fid = econview.resolve_federation(eco, federation)
-            except econview.LookupFailed as exc:
+                fid = resolve_federation(eco, federation)
+            except LookupFailed as exc:
                 fail(f"--federation: {exc.message}")
             f = eco.federations[fid]
             if not f.is_member(me):
@@ -304,9 +303,9 @@ def lottery_beacon(
             issued = {i: e for i, e in store.state().economic.items()
                       if e.kind == "mandate.issue"}
             try:
-                refs.append(econview.resolve_id(issued, mandate, field="mandate",
+                refs.append(resolve_id(issued, mandate, field="mandate",
                                                 what="mandate"))
-            except econview.LookupFailed as exc:
+            except LookupFailed as exc:
                 fail(f"--mandate: {exc.message}")
     write(home, passphrase_file, "lottery.beacon", {"lottery": lot.id.hex()}, refs, json_,
           "beacon")

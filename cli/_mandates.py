@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Store, now_ms
-from coopledger.node import _econview as econview
+from coopledger.node import LookupFailed, Store, now_ms, resolve_id
 from coopledger.protocol._kinds import (
     MANDATE_ACTIONS,
     UNIT_NAME_PATTERN,
@@ -97,18 +96,18 @@ def _term(start: int, until: str | None, days: int | None, until_opt: str) -> in
 
 def _mandate(eco: Economy, text: str, what: str = "MANDATE") -> Mandate:
     try:
-        mid = econview.resolve_id(eco.gov.mandates.by_id, text, field="mandate",
+        mid = resolve_id(eco.gov.mandates.by_id, text, field="mandate",
                                   what="mandate")
-    except econview.LookupFailed as exc:
+    except LookupFailed as exc:
         fail(f"{what}: {exc.message}")
     return eco.gov.mandates.by_id[mid]
 
 
 def _assignment(eco: Economy, text: str) -> Assignment:
     try:
-        aid = econview.resolve_id(eco.gov.roles.by_id, text, field="assignment",
+        aid = resolve_id(eco.gov.roles.by_id, text, field="assignment",
                                   what="assignment")
-    except econview.LookupFailed as exc:
+    except LookupFailed as exc:
         fail(f"ASSIGNMENT: {exc.message}")
     return eco.gov.roles.by_id[aid]
 
@@ -130,9 +129,9 @@ def _action(eco: Economy, spec: str) -> dict[str, str]:
         return {"do": do}
     if do == "vote" and len(parts) == 2:
         try:
-            pid = econview.resolve_id(eco.gov.proposals.proposals, parts[1],
+            pid = resolve_id(eco.gov.proposals.proposals, parts[1],
                                       field="allow", what="proposal")
-        except econview.LookupFailed as exc:
+        except LookupFailed as exc:
             fail(f"--allow: {exc.message}")
         return {"do": do, "proposal": pid.hex()}
     if do == "transfer" and len(parts) == 3:

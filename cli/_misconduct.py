@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Store, now_ms
-from coopledger.node import _econview as econview
-from coopledger.node._govview_audit import resolve_circle
+from coopledger.node import Store, now_ms, resolve_circle, resolve_id
 from coopledger.protocol._audit import MAX_SANCTION_DAYS, drawn_coops
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, out, parse_time
@@ -245,4 +243,4 @@ def misconduct_list(
 
 
 def entry_id(ids: Any, text: str, option: str, what: str) -> bytes:
-    return lookup(lambda: econview.resolve_id(ids, text, field=option, what=what), option)
+    return lookup(lambda: resolve_id(ids, text, field=option, what=what), option)

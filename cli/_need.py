@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from coopledger.node import _econview as econview
+from coopledger.node import resolve_id
 from coopledger.protocol import NEED_CATEGORIES, NEED_WHERE, Quantity
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail
@@ -77,7 +77,7 @@ def need_met(
     choice(where, NEED_WHERE, "--where")
     amount = qty(quantity, "--quantity")
     with opened(home) as (h, _store, eco, _me):
-        need_id = lookup(lambda: econview.resolve_id(
+        need_id = lookup(lambda: resolve_id(
             eco.needs, need, field="--need", what="need"), "--need")
         if eco.needs[need_id].author != h.identity:
             fail("--need: only the co-op that declared a need records where it was met")

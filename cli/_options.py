@@ -24,9 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Home, Store
-from coopledger.node import _econview as econview
-from coopledger.node._govview import identity_of
+from coopledger.node import Home, LookupFailed, Store, check_period, identity_of, resolve_federation
 from coopledger.protocol import DecimalFormatError, Quantity
 
 from ._common import fail, open_home, parse_time
@@ -96,8 +94,8 @@ def parse_day(value: str, option: str) -> str:
 def parse_month(value: str, option: str) -> str:
     """A month YYYY-MM."""
     try:
-        return econview.check_period(value.strip())
-    except econview.LookupFailed as exc:
+        return check_period(value.strip())
+    except LookupFailed as exc:
         raise typer.BadParameter(exc.message, param_hint=option) from None
 
 
@@ -132,14 +130,14 @@ def opened(home: Path | None, *, as_held: bool = False
             held = identity_of(store, h.author)
             assert held is not None
             me = held
-        yield h, store, econview.economy(store), me
+        yield h, store, store.state().economy(), me
 
 
 def member_federation(eco: Economy, text: str, me: bytes) -> Federation:
     """The federation ``--federation`` names, if the co-op ``me`` is a member of it now."""
     try:
-        fid = econview.resolve_federation(eco, text)
-    except econview.LookupFailed as exc:
+        fid = resolve_federation(eco, text)
+    except LookupFailed as exc:
         fail(f"--federation: {exc.message}")
     f = eco.federations[fid]
     if not f.is_member(me):

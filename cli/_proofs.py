@@ -15,8 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from coopledger.node._checkpoints import entry_by_id
-from coopledger.node._econview import LookupFailed
+from coopledger.node import LookupFailed, entry_by_id
 from coopledger.protocol import ProofError, check_proof
 from coopledger.protocol._proofs import MAX_PROOF_BYTES, dumps
 

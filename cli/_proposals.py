@@ -23,9 +23,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Store, now_ms
-from coopledger.node import _econview as econview
-from coopledger.node import _govview_proposals as views
+from coopledger.node import (
+    LookupFailed,
+    Store,
+    now_ms,
+    resolve_cascade,
+    resolve_coop,
+    resolve_federation,
+    resolve_proposal,
+)
 from coopledger.protocol._entry import MAX_REFS
 from coopledger.protocol._kinds import OUTCOMES, STANCES
 from coopledger.protocol._proposals import counted_positions, tally
@@ -109,7 +115,7 @@ def _text(text: str | None, text_file: Path | None, option: str = "--text") -> s
 
 
 def _proposal(eco: Economy, text: str) -> Proposal:
-    pid = _lookup(lambda: views.resolve_proposal(eco, text), "PROPOSAL")
+    pid = _lookup(lambda: resolve_proposal(eco, text), "PROPOSAL")
     return eco.gov.proposals.proposals[pid]
 
 
@@ -196,7 +202,7 @@ def proposal_create(
     with opened(home) as (h, store, eco, _me):
         me, where = h.identity, h.identity
         if federation is not None:
-            fid = _lookup(lambda: econview.resolve_federation(eco, federation), "--federation")
+            fid = _lookup(lambda: resolve_federation(eco, federation), "--federation")
             f = eco.federations[fid]
             if not f.is_member(me):
                 fail(f"your co-op is not a member of federation {f.name!r}")
@@ -204,7 +210,7 @@ def proposal_create(
             refs.append(fid)
         if cascade is not None and group is not None:
             lot = eco.gov.lotteries.by_id[_lookup(
-                lambda: views.resolve_cascade(eco, cascade), "--cascade")]
+                lambda: resolve_cascade(eco, cascade), "--cascade")]
             if lot.body != where:
                 fail("--cascade: the cascade belongs to another body (give the same "
                      "--federation as its lottery, or none for your assembly's)")
@@ -512,7 +518,7 @@ def minutes_add(
     refs: list[bytes] = []
     if federation is not None:
         with opened(home) as (h, _store, eco, _me):
-            fid = _lookup(lambda: econview.resolve_federation(eco, federation), "--federation")
+            fid = _lookup(lambda: resolve_federation(eco, federation), "--federation")
             f = eco.federations[fid]
             if not f.is_member(h.identity):
                 fail(f"your co-op is not a member of federation {f.name!r}")
@@ -562,8 +568,8 @@ def _candidates(store: Store, specs: Sequence[str], pool_file: Path | None
             raise typer.BadParameter(f"expected NAME@COOP, e.g. Ana@Garden, not "
                                      f"{spec[:60]!r}", param_hint="--candidate")
         try:
-            key = econview.resolve_coop(store, coop, field="--candidate")
-        except econview.LookupFailed as exc:
+            key = resolve_coop(store, coop, field="--candidate")
+        except LookupFailed as exc:
             fail(f"--candidate: {exc.message}")
         pair = (name.strip(), key.hex())
         if pair in seen:
@@ -607,7 +613,7 @@ def cascade_start(
     with opened(home) as (h, store, eco, _me):
         body["pool"] = _candidates(store, candidate or [], pool_file)
         if federation is not None:
-            fid = _lookup(lambda: econview.resolve_federation(eco, federation), "--federation")
+            fid = _lookup(lambda: resolve_federation(eco, federation), "--federation")
             f = eco.federations[fid]
             if not f.is_member(h.identity):
                 fail(f"your co-op is not a member of federation {f.name!r}")

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from coopledger.node import _econview as econview
+from coopledger.node import resolve_id
 from coopledger.protocol import SURPLUS_WHAT
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, print_csv
@@ -175,9 +175,9 @@ def sprint_allocate(
     amount = qty(quantity, "--quantity")
     month = parse_month(sprint, "--sprint")
     with opened(home) as (h, store, eco, _me):
-        offer_id = lookup(lambda: econview.resolve_id(
+        offer_id = lookup(lambda: resolve_id(
             eco.surplus_offers, offer, field="--offer", what="surplus offer"), "--offer")
-        request_id = lookup(lambda: econview.resolve_id(
+        request_id = lookup(lambda: resolve_id(
             eco.surplus_requests, request, field="--request", what="surplus request"),
             "--request")
         o, r = eco.surplus_offers[offer_id], eco.surplus_requests[request_id]

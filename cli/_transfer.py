@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from coopledger.node import _econview as econview
-from coopledger.node import now_ms
+from coopledger.node import now_ms, resolve_id
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, print_csv
 from ._economy import (
@@ -108,7 +107,7 @@ def transfer_offer(
 def _close(home: Path | None, passphrase_file: Path | None, offer: str, kind: str,
            note: str | None, json_: bool, mandate: str | None) -> None:
     with opened(home) as (h, store, eco, _me):
-        offer_id = lookup(lambda: econview.resolve_id(
+        offer_id = lookup(lambda: resolve_id(
             eco.transfers, offer, field="OFFER", what="offer"), "OFFER")
         t = eco.transfers[offer_id]
         if t.receiver != h.identity:

@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from coopledger.node import Store, now_ms
-from coopledger.node import _econview as econview
+from coopledger.node import LookupFailed, Store, now_ms, resolve_id
 from coopledger.protocol import Entry, ValidationError, decode_entry
 
 from ._client import ApiFailure, running_node
@@ -85,6 +84,6 @@ def mandate_refs(store: Store, text: str | None) -> list[bytes]:
         return []
     issued = {i: e for i, e in store.state().economic.items() if e.kind == "mandate.issue"}
     try:
-        return [econview.resolve_id(issued, text, field="mandate", what="mandate")]
-    except econview.LookupFailed as exc:
+        return [resolve_id(issued, text, field="mandate", what="mandate")]
+    except LookupFailed as exc:
         fail(f"--mandate: {exc.message}")

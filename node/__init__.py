@@ -30,3 +30,69 @@ from ._runfile import read_token as read_token
 from ._store import AddResult as AddResult
 from ._store import Store as Store
 from ._verify import Verifier as Verifier
+
+# -- for coopledger.cli (issue 12): what the `coop` command uses of node/'s modules --------
+# isort: split
+import importlib
+from typing import Any
+
+# _govview first: it loads the view modules (_checkpoints, _govview_audit, …), which
+# import it back.
+from ._govview import identity_of as identity_of
+
+# isort: split
+from . import _auditrun, _blocks, _econview, _posting, _tabular, _valueflows
+from ._auditrun import AuditError as AuditError
+from ._auditrun import AuditRun as AuditRun
+from ._auditrun import run_audit as run_audit
+from ._blocks import BLOCKS_FILE as BLOCKS_FILE
+from ._blocks import BadBlock as BadBlock
+from ._blocks import Block as Block
+from ._blocks import BlockList as BlockList
+from ._blocks import effective_keys as effective_keys
+from ._blocks import parse_peer_id as parse_peer_id
+from ._blocks import parse_reason as parse_reason
+from ._blocks import peer_id_of_key as peer_id_of_key
+from ._blocks import refuse_blocked as refuse_blocked
+from ._checkpoints import entry_by_id as entry_by_id
+from ._econview import LookupFailed as LookupFailed
+from ._econview import check_period as check_period
+from ._econview import resolve_coop as resolve_coop
+from ._econview import resolve_federation as resolve_federation
+from ._econview import resolve_id as resolve_id
+from ._govview_audit import resolve_circle as resolve_circle
+from ._govview_proposals import resolve_cascade as resolve_cascade
+from ._govview_proposals import resolve_proposal as resolve_proposal
+from ._home import read_secret_file as read_secret_file
+from ._home import write_secret_file as write_secret_file
+from ._posting import build_posting as build_posting
+from ._tabular import CSV_KINDS as CSV_KINDS
+from ._tabular import MAX_CSV_BYTES as MAX_CSV_BYTES
+from ._tabular import CsvRejected as CsvRejected
+from ._tabular import CsvRow as CsvRow
+from ._tabular import csv_rows as csv_rows
+from ._tabular import parse_csv as parse_csv
+
+# Under names that say what they are outside their module.
+audit_default_as_of = _auditrun.default_as_of
+BlockKind = _blocks.Kind
+econ_answer = _econview.answer
+applied_entries = _econview.applied
+check_posting_month = _posting.check_month
+posting_html = _posting.render_html
+csv_columns = _tabular.columns
+valueflows_document = _valueflows.document
+valueflows_dumps = _valueflows.dumps
+
+# Loaded on first use (PEP 562), through importlib: the daemon and the libp2p host import
+# libp2p, which is slow (only `coop node start` and `coop key rotate` need them), and
+# _alerts imports trio; none of the three is imported when coopledger.node is, and the
+# package does not depend on them at import time (node/_alerts, node/_daemon and
+# node/_api import each other and the package).
+_LAZY = {"run_node": "._daemon", "peer_id_of": "._p2p", "write_alert_bundle": "._alerts"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
