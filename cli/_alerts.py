@@ -20,7 +20,6 @@ import typer
 from coopledger.node import (
     LookupFailed,
     identity_of,
-    resolve_federation,
     resolve_id,
     write_alert_bundle,
 )
@@ -29,7 +28,7 @@ from coopledger.protocol._kinds import ALERT_NEEDS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
 from ._govcommon import view
-from ._options import opened, trimmed, who
+from ._options import member_federation, opened, trimmed, who
 from ._render import print_json
 from ._writer import write
 
@@ -55,10 +54,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _lookup_alert(eco: Economy, text: str) -> Alert:
-    try:
-        aid = resolve_id(eco.gov.alerts.by_id, text, field="alert", what="alert")
-    except LookupFailed as exc:
-        fail(f"ALERT: {exc.message}")
+    aid = resolve_id(eco.gov.alerts.by_id, text, field="ALERT", what="alert")
     return eco.gov.alerts.by_id[aid]
 
 
@@ -151,17 +147,10 @@ def alert_raise(
     if where is not None:
         body["where"] = trimmed(where, "--where", MAX_WHERE)
     refs: list[bytes] = []
-    with opened(home) as (h, store, eco, _me):
-        me = identity_of(store, h.author)
-        assert me is not None
+    with opened(home, as_held=True) as (_h, _store, eco, me):
         if federation is not None:
-            try:
-                fid = resolve_federation(eco, federation)
-            except LookupFailed as exc:
-                fail(f"--federation: {exc.message}")
-            f = eco.federations[fid]
-            if not f.is_member(me):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            f = member_federation(eco, federation, me)
+            fid = f.id
             body["federation"] = fid.hex()
             refs.append(fid)
             feds = [f]

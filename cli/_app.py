@@ -32,6 +32,7 @@ from coopledger.crypto import CryptoError
 from coopledger.node import (
     Home,
     ImportReport,
+    LookupFailed,
     NodeError,
     check_store,
     export_bundle,
@@ -538,7 +539,12 @@ register_proofs(app)
 
 
 def main() -> None:
-    """Console-script entry: user errors are one line on stderr, bugs a traceback."""
+    """Console-script entry: user errors are one line on stderr, bugs a traceback.
+
+    The one place errors become exit codes: CoopError (its code), a LookupFailed
+    ("OPTION: message"), NodeError, LedgerError, CryptoError and OSError (exit 1), a
+    usage mistake (exit 2). Commands raise them, and catch one only to add what this
+    cannot know (which file, which kind, how far an import went)."""
     # Warnings from node/ (a fork found during an import, say) reach the user on
     # stderr as "warning: …"; set COOP_LOG=DEBUG or INFO for more.
     level = os.environ.get("COOP_LOG", "WARNING").upper()
@@ -559,6 +565,11 @@ def main() -> None:
         if str(exc):
             err.print(f"error: {exc}")
         sys.exit(exc.code)
+    except LookupFailed as exc:
+        # A name or id prefix given on the command line names nothing (or several
+        # things): the commands give the resolvers the option or argument as ``field``.
+        err.print(f"error: {exc.field}: {exc.message}")
+        sys.exit(1)
     except (NodeError, LedgerError, CryptoError) as exc:
         err.print(f"error: {exc}")
         sys.exit(1)

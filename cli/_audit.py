@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from coopledger.node import (
-    LookupFailed,
     Store,
     applied_entries,
     identity_of,
@@ -58,7 +56,6 @@ if TYPE_CHECKING:
     from coopledger.protocol._audit import Circle
     from coopledger.protocol._economy import Economy, Federation
 
-T = TypeVar("T")
 DAY_MS = 86_400_000
 MAX_NAME = 100            # a candidate's name (SPEC §13.1)
 _QUARTER = re.compile(r"\d{4}-Q[1-4]", re.ASCII)
@@ -72,17 +69,6 @@ def register(app: typer.Typer) -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _lookup(fn: Callable[[], T], option: str) -> T:
-    try:
-        return fn()
-    except LookupFailed as exc:
-        fail(f"{option}: {exc.message}")
-
-
-def _entry_id(ids: Any, text: str, option: str, what: str) -> bytes:
-    return _lookup(lambda: resolve_id(ids, text, field=option, what=what), option)
 
 
 def _quarter_now() -> str:
@@ -275,7 +261,7 @@ def write_report(home: Path | None, passphrase_file: Path | None, *, circle: str
         fail(f"--finding: at most {MAX_FINDINGS}")
     with opened(home, as_held=True) as (_h, store, eco, me):
         audit = eco.gov.audit
-        c: Circle = audit.circles[_lookup(lambda: resolve_circle(eco, circle), "CIRCLE")]
+        c: Circle = audit.circles[resolve_circle(eco, circle, field="CIRCLE")]
         lot = eco.gov.lotteries.get(c.lottery)
         if lot is None or lot.draw is None:
             fail(f"circle {c.id.hex()[:8]} is not drawn yet: its lottery "
@@ -294,8 +280,8 @@ def write_report(home: Path | None, passphrase_file: Path | None, *, circle: str
         elif isinstance(checkpoint, bytes):
             cp_id = checkpoint
         else:
-            cp_id = _entry_id(list(checkpoints) + list(audit.checkpoints),
-                              checkpoint, "--checkpoint", "checkpoint")
+            cp_id = resolve_id(list(checkpoints) + list(audit.checkpoints), checkpoint,
+                               field="--checkpoint", what="checkpoint")
         cp = checkpoints.get(cp_id)
         if cp is None:
             fail(f"--checkpoint: checkpoint {cp_id.hex()[:8]} does not apply here")
@@ -507,5 +493,3 @@ def audit_list(
         out.print(_circle_line(c))
         for r in by_circle.get(c["id"], []):
             out.print(f"    {_report_line(r)}")
-
-

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -95,20 +95,13 @@ def items_text(items: list[dict[str, str]]) -> str:
 # -- federations and co-ops ---------------------------------------------------------------
 
 
-def lookup(fn: Callable[[], bytes], option: str) -> bytes:
-    try:
-        return fn()
-    except LookupFailed as exc:
-        fail(f"{option}: {exc.message}")
-
-
 def find_federation(eco: Economy, text: str, option: str = "--federation") -> Federation:
-    return eco.federations[lookup(lambda: resolve_federation(eco, text), option)]
+    return eco.federations[resolve_federation(eco, text, field=option)]
 
 
 def find_coop(store: Store, text: str, option: str) -> bytes:
     """A co-op by name or key prefix; any key of a co-op names the co-op (SPEC §13.2)."""
-    key = lookup(lambda: resolve_coop(store, text, field=option), option)
+    key = resolve_coop(store, text, field=option)
     return store.state().economy().gov.ids.identity_of(key)
 
 

@@ -27,7 +27,6 @@ from ._economy import (
     find_coop,
     find_federation,
     group,
-    lookup,
     require_member,
 )
 from ._options import (
@@ -35,6 +34,7 @@ from ._options import (
     NoteOpt,
     choice,
     coop_label,
+    lookup,
     name_or_key,
     opened,
     qty,
@@ -261,9 +261,8 @@ def federation_join(
             assert invite is not None
             mine = {inv: fed for fed in eco.federations.values()
                     for coop, inv in fed.invited.items() if coop == h.identity}
-            invite_id = lookup(lambda: resolve_id(
-                mine, invite, field="--invite", what="pending invite to your co-op"),
-                "--invite")
+            invite_id = resolve_id(
+                mine, invite, field="--invite", what="pending invite to your co-op")
             f = mine[invite_id]
     body = {"federation": f.id.hex(), "invite": invite_id.hex()}
     write(home, passphrase_file, "federation.join", body, [f.id, invite_id], json_, "join")

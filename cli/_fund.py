@@ -26,7 +26,6 @@ from ._economy import (
     find_coop,
     find_federation,
     group,
-    lookup,
     require_member,
 )
 from ._options import (
@@ -172,8 +171,8 @@ def fund_report(
             fail(f"--report-file: cannot read {report_file} as UTF-8 text")
     assert report is not None
     with opened(home) as (h, store, eco, _me):
-        grant_id = lookup(lambda: resolve_id(
-            eco.grants, grant, field="--grant", what="grant"), "--grant")
+        grant_id = resolve_id(
+            eco.grants, grant, field="--grant", what="grant")
         g = eco.grants[grant_id]
         if g.to != h.identity:
             fail(f"--grant: the grant went to {coop_label(store, g.to)}, not to your co-op")

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import LookupFailed, Store, resolve_coop, resolve_federation, resolve_id
+from coopledger.node import Store, resolve_coop, resolve_id
 from coopledger.protocol._kinds import MAX_POOL
 from coopledger.protocol._lottery import MAX_BEACONS, MAX_SEATS, verify
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
 from ._govcommon import view
-from ._options import opened, read_text, who
+from ._options import member_federation, opened, read_text, who
 from ._render import print_json
-from ._writer import write
+from ._writer import mandate_refs, write
 
 if TYPE_CHECKING:
     from coopledger.protocol._economy import Economy
@@ -48,21 +48,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _lookup_lottery(eco: Economy, text: str) -> Lottery:
-    try:
-        lid = resolve_id(eco.gov.lotteries.by_id, text, field="lottery",
-                                  what="lottery")
-    except LookupFailed as exc:
-        fail(f"LOTTERY: {exc.message}")
+    lid = resolve_id(eco.gov.lotteries.by_id, text, field="LOTTERY", what="lottery")
     lot = eco.gov.lotteries.get(lid)
     assert lot is not None
     return lot
 
 
 def _coop(store: Store, text: str, option: str) -> bytes:
-    try:
-        return resolve_coop(store, text, field=option)
-    except LookupFailed as exc:
-        fail(f"{option}: {exc.message}")
+    return resolve_coop(store, text, field=option)
 
 
 def _candidate(store: Store, spec: str, where: str) -> dict[str, str]:
@@ -220,13 +213,8 @@ def lottery_announce(
         body: dict[str, Any] = {"purpose": purpose.strip()}
         others = None
         if federation is not None:
-            try:
-                fid = resolve_federation(eco, federation)
-            except LookupFailed as exc:
-                fail(f"--federation: {exc.message}")
-            f = eco.federations[fid]
-            if not f.is_member(me):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            f = member_federation(eco, federation, me)
+            fid = f.id
             body["federation"] = fid.hex()
             refs.append(fid)
             others = len(f.current_members()) - 1
@@ -299,14 +287,7 @@ def lottery_beacon(
             fail("this lottery is already drawn: a beacon now would not count "
                  f"(coop lottery show {lot.id.hex()[:8]})")
         refs = [lot.id]
-        if mandate is not None:
-            issued = {i: e for i, e in store.state().economic.items()
-                      if e.kind == "mandate.issue"}
-            try:
-                refs.append(resolve_id(issued, mandate, field="mandate",
-                                                what="mandate"))
-            except LookupFailed as exc:
-                fail(f"--mandate: {exc.message}")
+        refs += mandate_refs(store, mandate)
     write(home, passphrase_file, "lottery.beacon", {"lottery": lot.id.hex()}, refs, json_,
           "beacon")
 

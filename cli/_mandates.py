@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import LookupFailed, Store, now_ms, resolve_id
+from coopledger.node import Store, now_ms, resolve_id
 from coopledger.protocol._kinds import (
     MANDATE_ACTIONS,
     UNIT_NAME_PATTERN,
@@ -95,20 +95,12 @@ def _term(start: int, until: str | None, days: int | None, until_opt: str) -> in
 
 
 def _mandate(eco: Economy, text: str, what: str = "MANDATE") -> Mandate:
-    try:
-        mid = resolve_id(eco.gov.mandates.by_id, text, field="mandate",
-                                  what="mandate")
-    except LookupFailed as exc:
-        fail(f"{what}: {exc.message}")
+    mid = resolve_id(eco.gov.mandates.by_id, text, field=what, what="mandate")
     return eco.gov.mandates.by_id[mid]
 
 
 def _assignment(eco: Economy, text: str) -> Assignment:
-    try:
-        aid = resolve_id(eco.gov.roles.by_id, text, field="assignment",
-                                  what="assignment")
-    except LookupFailed as exc:
-        fail(f"ASSIGNMENT: {exc.message}")
+    aid = resolve_id(eco.gov.roles.by_id, text, field="ASSIGNMENT", what="assignment")
     return eco.gov.roles.by_id[aid]
 
 
@@ -128,11 +120,8 @@ def _action(eco: Economy, spec: str) -> dict[str, str]:
     if len(parts) == 1:
         return {"do": do}
     if do == "vote" and len(parts) == 2:
-        try:
-            pid = resolve_id(eco.gov.proposals.proposals, parts[1],
-                                      field="allow", what="proposal")
-        except LookupFailed as exc:
-            fail(f"--allow: {exc.message}")
+        pid = resolve_id(eco.gov.proposals.proposals, parts[1], field="--allow",
+                         what="proposal")
         return {"do": do, "proposal": pid.hex()}
     if do == "transfer" and len(parts) == 3:
         if not UNIT_NAME_PATTERN.fullmatch(parts[2]):

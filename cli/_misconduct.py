@@ -18,7 +18,7 @@ from coopledger.node import Store, now_ms, resolve_circle, resolve_id
 from coopledger.protocol._audit import MAX_SANCTION_DAYS, drawn_coops
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, out, parse_time
-from ._economy import find_coop, lookup
+from ._economy import find_coop
 from ._govcommon import view
 from ._options import DAY_MS, coop_label, member_federation, opened, trimmed, who
 from ._render import print_json
@@ -148,7 +148,8 @@ def finding_add(
         refs = [f.id]
         audit = eco.gov.audit
         if complaint is not None:
-            cid = entry_id(audit.complaints, complaint, "--complaint", "complaint")
+            cid = resolve_id(audit.complaints, complaint, field="--complaint",
+                             what="complaint")
             c = audit.complaints[cid]
             if c.federation != f.id or c.against != about:
                 fail(f"--complaint: {cid.hex()[:8]} is not a complaint against "
@@ -156,8 +157,7 @@ def finding_add(
             body["complaint"] = cid.hex()
             refs.append(cid)
         if circle is not None:
-            circ = audit.circles[lookup(lambda: resolve_circle(eco, circle),
-                                         "--circle")]
+            circ = audit.circles[resolve_circle(eco, circle, field="--circle")]
             if circ.coop != about or circ.federation != f.id:
                 fail(f"--circle: circle {circ.id.hex()[:8]} does not audit "
                      f"{coop_label(store, about)} in {f.name!r}")
@@ -197,7 +197,7 @@ def sanction_add(
         f = member_federation(eco, federation, me)
         against = _member_target(store, eco, f, coop, me, "sanction", former_ok=True)
         audit = eco.gov.audit
-        fid = entry_id(audit.findings, finding, "--finding", "finding")
+        fid = resolve_id(audit.findings, finding, field="--finding", what="finding")
         found = audit.findings[fid]
         if found.federation != f.id or found.about != against:
             fail(f"--finding: {fid.hex()[:8]} is not a finding about "
@@ -240,7 +240,3 @@ def misconduct_list(
     out.print(f"As of {format_ts(doc['as_of'])}: {doc['sanctions_in_force']} sanction(s) "
               "in force")
     misconduct_lines(doc, indent="")
-
-
-def entry_id(ids: Any, text: str, option: str, what: str) -> bytes:
-    return lookup(lambda: resolve_id(ids, text, field=option, what=what), option)

@@ -16,7 +16,7 @@ from coopledger.node import resolve_id
 from coopledger.protocol import NEED_CATEGORIES, NEED_WHERE, Quantity
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail
-from ._economy import FedOpt, FreeUnitOpt, PeriodOpt, QtyOpt, group, lookup, post_member
+from ._economy import FedOpt, FreeUnitOpt, PeriodOpt, QtyOpt, group, post_member
 from ._options import MandateOpt, choice, opened, parse_month, qty, trimmed
 from ._writer import write
 
@@ -77,8 +77,8 @@ def need_met(
     choice(where, NEED_WHERE, "--where")
     amount = qty(quantity, "--quantity")
     with opened(home) as (h, _store, eco, _me):
-        need_id = lookup(lambda: resolve_id(
-            eco.needs, need, field="--need", what="need"), "--need")
+        need_id = resolve_id(
+            eco.needs, need, field="--need", what="need")
         if eco.needs[need_id].author != h.identity:
             fail("--need: only the co-op that declared a need records where it was met")
     write(home, passphrase_file, "need.met",

@@ -17,10 +17,10 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -32,6 +32,7 @@ from ._common import fail, open_home, parse_time
 if TYPE_CHECKING:
     from coopledger.protocol._economy import Economy, Federation
 
+T = TypeVar("T")
 DAY_MS = 86_400_000
 
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Free text, kept with the entry.")]
@@ -135,11 +136,7 @@ def opened(home: Path | None, *, as_held: bool = False
 
 def member_federation(eco: Economy, text: str, me: bytes) -> Federation:
     """The federation ``--federation`` names, if the co-op ``me`` is a member of it now."""
-    try:
-        fid = resolve_federation(eco, text)
-    except LookupFailed as exc:
-        fail(f"--federation: {exc.message}")
-    f = eco.federations[fid]
+    f = eco.federations[resolve_federation(eco, text, field="--federation")]
     if not f.is_member(me):
         fail(f"your co-op is not a member of federation {f.name!r}")
     return f
@@ -153,6 +150,16 @@ def body_of(eco: Economy, federation: str | None, me: bytes
         return me, {}, []
     f = member_federation(eco, federation, me)
     return f.id, {"federation": f.id.hex()}, [f.id]
+
+
+def lookup(fn: Callable[[], T], option: str) -> T:
+    """``fn()``, a resolver that cannot be told its option, with a LookupFailed told as
+    "OPTION: message". The others are given the option as their ``field``, and main()
+    tells a LookupFailed as "FIELD: message" (cli/_app.py)."""
+    try:
+        return fn()
+    except LookupFailed as exc:
+        fail(f"{option}: {exc.message}")
 
 
 def coop_label(store: Store, coop: bytes) -> str:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from coopledger.node import LookupFailed, entry_by_id
+from coopledger.node import entry_by_id
 from coopledger.protocol import ProofError, check_proof
 from coopledger.protocol._proofs import MAX_PROOF_BYTES, dumps
 
@@ -74,10 +74,7 @@ def checkpoint_cosign(
     """
     h = open_home(home)
     with h.open_store() as store:
-        try:
-            cp = entry_by_id(store, checkpoint, "checkpoint", kind="checkpoint")
-        except LookupFailed as exc:
-            fail(f"checkpoint: {exc.message}")
+        cp = entry_by_id(store, checkpoint, "checkpoint", kind="checkpoint")
         if h.author is not None and cp.author == h.author:
             fail("a co-op does not witness its own log")
     write(home, passphrase_file, "checkpoint.cosign", {"checkpoint": cp.id.hex()},

@@ -24,12 +24,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from coopledger.node import (
-    LookupFailed,
     Store,
     now_ms,
     resolve_cascade,
     resolve_coop,
-    resolve_federation,
     resolve_proposal,
 )
 from coopledger.protocol._entry import MAX_REFS
@@ -37,9 +35,17 @@ from coopledger.protocol._kinds import OUTCOMES, STANCES
 from coopledger.protocol._proposals import counted_positions, tally
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, out
-from ._economy import lookup as _lookup
 from ._govcommon import view
-from ._options import NoteOpt, coop_label, name_or_key, opened, read_text, trimmed
+from ._options import (
+    NoteOpt,
+    coop_label,
+    member_federation,
+    name_or_key,
+    opened,
+    read_text,
+    trimmed,
+)
+from ._options import lookup as _lookup
 from ._render import print_json, table
 from ._writer import mandate_refs, write
 
@@ -202,10 +208,8 @@ def proposal_create(
     with opened(home) as (h, store, eco, _me):
         me, where = h.identity, h.identity
         if federation is not None:
-            fid = _lookup(lambda: resolve_federation(eco, federation), "--federation")
-            f = eco.federations[fid]
-            if not f.is_member(me):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            f = member_federation(eco, federation, me)
+            fid = f.id
             body["federation"], where = fid.hex(), fid
             refs.append(fid)
         if cascade is not None and group is not None:
@@ -518,10 +522,7 @@ def minutes_add(
     refs: list[bytes] = []
     if federation is not None:
         with opened(home) as (h, _store, eco, _me):
-            fid = _lookup(lambda: resolve_federation(eco, federation), "--federation")
-            f = eco.federations[fid]
-            if not f.is_member(h.identity):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            fid = member_federation(eco, federation, h.identity).id
         body["federation"] = fid.hex()
         refs.append(fid)
     write(home, passphrase_file, "minutes", body, refs, json_, "minutes")
@@ -567,10 +568,7 @@ def _candidates(store: Store, specs: Sequence[str], pool_file: Path | None
         if not sep or not name.strip() or not coop.strip():
             raise typer.BadParameter(f"expected NAME@COOP, e.g. Ana@Garden, not "
                                      f"{spec[:60]!r}", param_hint="--candidate")
-        try:
-            key = resolve_coop(store, coop, field="--candidate")
-        except LookupFailed as exc:
-            fail(f"--candidate: {exc.message}")
+        key = resolve_coop(store, coop, field="--candidate")
         pair = (name.strip(), key.hex())
         if pair in seen:
             fail(f"--candidate: {name.strip()[:60]}@{coop.strip()[:20]} is listed twice")
@@ -613,10 +611,7 @@ def cascade_start(
     with opened(home) as (h, store, eco, _me):
         body["pool"] = _candidates(store, candidate or [], pool_file)
         if federation is not None:
-            fid = _lookup(lambda: resolve_federation(eco, federation), "--federation")
-            f = eco.federations[fid]
-            if not f.is_member(h.identity):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            fid = member_federation(eco, federation, h.identity).id
             body["federation"] = fid.hex()
             refs.append(fid)
     write(home, passphrase_file, "lottery.announce", body, refs, json_, "cascade")

@@ -24,7 +24,6 @@ from ._economy import (
     econ_view,
     expiry,
     group,
-    lookup,
     post_member,
     require_member,
 )
@@ -175,11 +174,10 @@ def sprint_allocate(
     amount = qty(quantity, "--quantity")
     month = parse_month(sprint, "--sprint")
     with opened(home) as (h, store, eco, _me):
-        offer_id = lookup(lambda: resolve_id(
-            eco.surplus_offers, offer, field="--offer", what="surplus offer"), "--offer")
-        request_id = lookup(lambda: resolve_id(
-            eco.surplus_requests, request, field="--request", what="surplus request"),
-            "--request")
+        offer_id = resolve_id(
+            eco.surplus_offers, offer, field="--offer", what="surplus offer")
+        request_id = resolve_id(
+            eco.surplus_requests, request, field="--request", what="surplus request")
         o, r = eco.surplus_offers[offer_id], eco.surplus_requests[request_id]
         if o.federation != r.federation:
             fail("--request: the request is in another federation than the offer")

@@ -27,7 +27,6 @@ from ._economy import (
     find_federation,
     group,
     items_text,
-    lookup,
     parse_items,
     require_member,
 )
@@ -107,8 +106,8 @@ def transfer_offer(
 def _close(home: Path | None, passphrase_file: Path | None, offer: str, kind: str,
            note: str | None, json_: bool, mandate: str | None) -> None:
     with opened(home) as (h, store, eco, _me):
-        offer_id = lookup(lambda: resolve_id(
-            eco.transfers, offer, field="OFFER", what="offer"), "OFFER")
+        offer_id = resolve_id(
+            eco.transfers, offer, field="OFFER", what="offer")
         t = eco.transfers[offer_id]
         if t.receiver != h.identity:
             fail(f"OFFER: this offer is to {coop_label(store, t.receiver)}, not to your co-op")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from coopledger.node import LookupFailed, Store, now_ms, resolve_id
+from coopledger.node import Store, now_ms, resolve_id
 from coopledger.protocol import Entry, ValidationError, decode_entry
 
 from ._client import ApiFailure, running_node
@@ -83,7 +83,4 @@ def mandate_refs(store: Store, text: str | None) -> list[bytes]:
     if text is None:
         return []
     issued = {i: e for i, e in store.state().economic.items() if e.kind == "mandate.issue"}
-    try:
-        return [resolve_id(issued, text, field="mandate", what="mandate")]
-    except LookupFailed as exc:
-        fail(f"--mandate: {exc.message}")
+    return [resolve_id(issued, text, field="--mandate", what="mandate")]
