@@ -17,14 +17,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import _econview as econview
-from coopledger.node._alerts import write_alert_bundle
-from coopledger.node._govview import identity_of
+from coopledger.node import (
+    LookupFailed,
+    identity_of,
+    resolve_id,
+    write_alert_bundle,
+)
 from coopledger.protocol import ALERT_NEEDS, ALERT_WINDOW_MS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
-from ._govcommon import economy, view, write
+from ._govcommon import view
+from ._options import member_federation, opened, trimmed, who
 from ._render import print_json
+from ._writer import write
 
 if TYPE_CHECKING:
     from coopledger.protocol import Alert, Economy
@@ -46,18 +51,8 @@ def register(app: typer.Typer) -> None:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _text(value: str, option: str, limit: int) -> str:
-    value = value.strip()
-    if not value or len(value) > limit:
-        fail(f"{option}: give 1 to {limit} characters")
-    return value
-
-
 def _lookup_alert(eco: Economy, text: str) -> Alert:
-    try:
-        aid = econview.resolve_id(eco.gov.alerts.by_id, text, field="alert", what="alert")
-    except econview.LookupFailed as exc:
-        fail(f"ALERT: {exc.message}")
+    aid = resolve_id(eco.gov.alerts.by_id, text, field="ALERT", what="alert")
     return eco.gov.alerts.by_id[aid]
 
 
@@ -68,12 +63,6 @@ def _answering(eco: Economy, me: bytes, text: str) -> Alert:
         fail("your co-op was not a member of the alert's federations when it was "
              "raised: only its targets and the raiser answer it")
     return a
-
-
-def _who(row: dict[str, Any], prefix: str) -> str:
-    name = row.get(f"{prefix}_name")
-    key = row.get(prefix) or ""
-    return f"{name} ({key[:8]})" if name else key[:8]
 
 
 def _duration(ms: int) -> str:
@@ -145,7 +134,7 @@ def alert_raise(
     Example:  coop alert raise --what "The river is over the lower field; we need hands
     to move the seedlings tonight." --need people --need material --where "Mill Lane 4"
     """
-    what = _text(what, "--what", MAX_WHAT)
+    what = trimmed(what, "--what", MAX_WHAT)
     needs = sorted(set(need), key=lambda n: ALERT_NEEDS.index(n) if n in ALERT_NEEDS else 9)
     bad = [n for n in needs if n not in ALERT_NEEDS]
     if bad:
@@ -154,19 +143,12 @@ def alert_raise(
         fail(f"--need: give at least one of {', '.join(ALERT_NEEDS)}")
     body: dict[str, Any] = {"what": what, "needs": needs, "drill": drill}
     if where is not None:
-        body["where"] = _text(where, "--where", MAX_WHERE)
+        body["where"] = trimmed(where, "--where", MAX_WHERE)
     refs: list[bytes] = []
-    with economy(home) as (h, store, eco):
-        me = identity_of(store, h.author)
-        assert me is not None
+    with opened(home, as_held=True) as (_h, _store, eco, me):
         if federation is not None:
-            try:
-                fid = econview.resolve_federation(eco, federation)
-            except econview.LookupFailed as exc:
-                fail(f"--federation: {exc.message}")
-            f = eco.federations[fid]
-            if not f.is_member(me):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            f = member_federation(eco, federation, me)
+            fid = f.id
             body["federation"] = fid.hex()
             refs.append(fid)
             feds = [f]
@@ -213,7 +195,7 @@ def alert_list(
         state = (f"{r['status']}: {r['coverage']}, {_clock(r)}" if r["status"] != "acknowledged"
                  else f"every target acknowledged ({r['coverage'].split()[0]})")
         out.print(f"{r['id'][:8]}  {tag}{state}  "
-                  f"[{_who(r, 'raiser')}, needs {', '.join(r['needs'])}]")
+                  f"[{who(r, 'raiser')}, needs {', '.join(r['needs'])}]")
         what = r["what"].replace("\n", " ")
         out.print(f"    {what if len(what) <= 100 else what[:99] + '…'}")
 
@@ -237,7 +219,7 @@ def alert_show(
     if doc["drill"]:
         out.print("DRILL: a rehearsal, not a real emergency")
     out.print(f"Alert {doc['id']}")
-    out.print(f"  raised by {_who(doc, 'raiser')} at {format_ts(doc['raised'])}")
+    out.print(f"  raised by {who(doc, 'raiser')} at {format_ts(doc['raised'])}")
     out.print(f"  what:  {doc['what']}")
     out.print(f"  needs: {', '.join(doc['needs'])}")
     if doc["where"]:
@@ -248,26 +230,26 @@ def alert_show(
     out.print("Acknowledged:")
     for a in doc["acks"]:
         late = "  LATE" if a["late"] else ""
-        out.print(f"  {_who(a, 'coop')}  at {format_ts(a['ts'])}{late}")
+        out.print(f"  {who(a, 'coop')}  at {format_ts(a['ts'])}{late}")
     if not doc["acks"]:
         out.print("  (nobody yet)")
     if doc["pledges"]:
         out.print("Pledged:")
         for p in doc["pledges"]:
             need = f" ({p['need']})" if p["need"] else ""
-            out.print(f"  {p['entry'][:8]}  {_who(p, 'coop')}{need}: {p['what']}")
+            out.print(f"  {p['entry'][:8]}  {who(p, 'coop')}{need}: {p['what']}")
     if doc["deliveries"]:
         out.print("Delivered:")
         for d in doc["deliveries"]:
             of = f" (pledge {d['pledge'][:8]})" if d["pledge"] else ""
-            out.print(f"  {_who(d, 'coop')}{of}: {d['what']}")
+            out.print(f"  {who(d, 'coop')}{of}: {d['what']}")
     if doc["unreached"]:
         out.print("Not reached yet:")
         for u in doc["unreached"]:
-            out.print(f"  {_who(u, 'coop')}: {_seen(u, now)}")
+            out.print(f"  {who(u, 'coop')}: {_seen(u, now)}")
         out.print(f"  To carry it by hand: coop alert bundle {doc['id'][:8]} FILE")
     for inv in doc["invalid"]:
-        out.print(f"  invalid {inv['kind']} {inv['id'][:8]} by {_who(inv, 'key')}: "
+        out.print(f"  invalid {inv['kind']} {inv['id'][:8]} by {who(inv, 'key')}: "
                   f"{inv['code']} ({inv['detail']})")
 
 
@@ -287,10 +269,10 @@ def alert_pledge(
     Example:  coop alert pledge 3f2a9c1e --what "Four people with a van, from 18:00"
     --need people
     """
-    what = _text(what, "--what", MAX_ANSWER)
+    what = trimmed(what, "--what", MAX_ANSWER)
     if need is not None and need not in ALERT_NEEDS:
         fail(f"--need: one of {', '.join(ALERT_NEEDS)}")
-    with economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         me = identity_of(store, h.author)
         assert me is not None
         a = _answering(eco, me, alert)
@@ -316,8 +298,8 @@ def alert_delivered(
     Example:  coop alert delivered 3f2a9c1e --what "Moved 300 seedling trays to the
     barn" --pledge 9b1c2d3e
     """
-    what = _text(what, "--what", MAX_ANSWER)
-    with economy(home) as (h, store, eco):
+    what = trimmed(what, "--what", MAX_ANSWER)
+    with opened(home) as (h, store, eco, _me):
         me = identity_of(store, h.author)
         assert me is not None
         a = _answering(eco, me, alert)
@@ -326,8 +308,8 @@ def alert_delivered(
         if pledge is not None:
             mine = {p.entry: p for p in a.pledges if p.coop == me}
             try:
-                pid = econview.resolve_id(mine, pledge, field="pledge", what="pledge")
-            except econview.LookupFailed as exc:
+                pid = resolve_id(mine, pledge, field="pledge", what="pledge")
+            except LookupFailed as exc:
                 fail(f"--pledge: {exc.message} (only your co-op's pledges for this alert)")
             body["pledge"] = pid.hex()
             refs.append(pid)
@@ -356,7 +338,7 @@ def alert_bundle(
     if file.exists():
         fail(f"{file} exists; give a new file name")
     with h.open_store() as store:
-        a = _lookup_alert(econview.economy(store), alert)
+        a = _lookup_alert(store.state().economy(), alert)
         tmp = file.with_name(file.name + ".part")
         try:
             with tmp.open("xb") as f:

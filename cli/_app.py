@@ -32,13 +32,13 @@ from coopledger.crypto import CryptoError
 from coopledger.node import (
     Home,
     ImportReport,
+    LookupFailed,
     NodeError,
     check_store,
     export_bundle,
     import_bundle,
-    now_ms,
+    refuse_blocked,
 )
-from coopledger.node._blocks import refuse_blocked
 from coopledger.protocol import (
     ENERGY_FLOWS,
     ENERGY_SOURCES,
@@ -49,23 +49,14 @@ from coopledger.protocol import (
     LedgerError,
     Quantity,
     ValidationError,
-    decode_entry,
 )
 
-from . import (
-    _alerts,
-    _audit,
-    _auditrun,
-    _blocks,
-    _exchange,
-    _federation,
-    _keys,
-    _lottery,
-    _mandates,
-    _proofs,
-    _proposals,
-)
-from ._client import ApiFailure, running_node
+from ._alerts import register as register_alerts
+from ._audit import register as register_audit
+from ._auditrun import register as register_audit_run
+from ._balances import register as register_balances
+from ._blocks import register as register_blocks
+from ._client import running_node
 from ._common import (
     CoopError,
     HomeOpt,
@@ -79,17 +70,26 @@ from ._common import (
     parse_time,
     read_passphrase_file,
     resolve_author,
-    unlock,
 )
+from ._exchange import print_entries_csv, print_state_csv
+from ._exchange import register as register_exchange
+from ._federation import register as register_federation
+from ._fund import register as register_fund
+from ._keys import parse_key, print_request
+from ._keys import register as register_keys
+from ._lottery import register as register_lottery
+from ._mandates import register as register_mandates
+from ._misconduct import register as register_misconduct
+from ._need import register as register_need
 from ._node import node_app, peers
-from ._render import (
-    entries_table,
-    entry_json,
-    print_json,
-    print_state,
-    state_json,
-    summary,
-)
+from ._options import NoteOpt, choice
+from ._policy import register as register_policy
+from ._proofs import register as register_proofs
+from ._proposals import register as register_proposals
+from ._render import entries_table, entry_json, print_json, print_state, state_json
+from ._surplus import register as register_surplus
+from ._transfer import register as register_transfer
+from ._writer import append
 
 app = typer.Typer(
     name="coop",
@@ -152,7 +152,7 @@ def init(
     Example:  coop init --name "Ana's laptop" --for 3d4017c3e8…(the co-op's 64-character id)
     """
     name = name.strip()
-    identity = _keys.parse_key(for_, "--for") if for_ is not None else None
+    identity = parse_key(for_, "--for") if for_ is not None else None
     if passphrase_file is None and os.environ.get("COOP_PASSPHRASE_FILE"):
         passphrase_file = Path(os.environ["COOP_PASSPHRASE_FILE"])
     passphrase = read_passphrase_file(passphrase_file) if passphrase_file else None
@@ -173,12 +173,11 @@ def init(
         out.print("  the key is sealed with your passphrase: keep it safe, it cannot be "
                   "recovered")
     if identity is not None:
-        _keys.print_request(h, h.secret_key(passphrase), "node", name)
+        print_request(h, h.secret_key(passphrase), "node", name)
 
 
 # -- log ----------------------------------------------------------------------------
 
-NoteOpt = Annotated[str | None, typer.Option("--note", help="Free text, kept with the entry.")]
 DateOpt = Annotated[str | None, typer.Option(
     "--date", help="The day it happened, YYYY-MM-DD. Default: today.")]
 
@@ -199,46 +198,6 @@ def _date(text: str | None) -> str:
         raise typer.BadParameter("expected a date YYYY-MM-DD", param_hint="--date") from None
 
 
-def _choice(value: str, choices: tuple[str, ...], option: str) -> str:
-    if value not in choices:
-        raise typer.BadParameter(f"must be one of {', '.join(choices)}", param_hint=option)
-    return value
-
-
-def _append(home: Path | None, passphrase_file: Path | None, kind: str,
-            body: dict[str, Any], refs: list[bytes] | None = None, *,
-            echo: bool = True) -> Any:
-    """Write one entry of this co-op (through the running node, else the store) and
-    print it; returns the Entry. ``refs``: ids the entry depends on (SPEC §5, §12.1)."""
-    h = open_home(home)
-    body = {k: v for k, v in body.items() if v is not None}
-    client = running_node(h.path)
-    if client is not None:
-        # The daemon holds the unlocked key; the home's API token stands in for the
-        # passphrase here.
-        try:
-            data = client.post_json("/v1/entries", {"kind": kind, "body": body,
-                                                    "refs": [r.hex() for r in refs or ()],
-                                                    "ts": now_ms()})
-        except ApiFailure as exc:
-            if exc.status == 422:  # a ValidationError in the daemon: same line as below
-                fail(f"{'--' + exc.field if exc.field else kind}: {exc.message}")
-            raise
-        entry = decode_entry(bytes.fromhex(data["raw"]))
-    else:
-        key = unlock(h, passphrase_file)
-        with h.open_store() as store:
-            try:
-                entry = store.append(key, kind=kind, body=body, ts=now_ms(),
-                                     refs=refs or ())
-            except ValidationError as exc:
-                fail(f"{'--' + exc.field if exc.field else kind}: {exc.message}")
-    if echo:
-        out.print(f"Logged {kind} #{entry.seq}: {summary(entry)}  "
-                  f"(entry {entry.id[:4].hex()})")
-    return entry
-
-
 @log_app.command("labor")
 def log_labor(
     member: Annotated[str, typer.Option("--member", help="Who did the work.")],
@@ -257,9 +216,9 @@ def log_labor(
 
     Example:  coop log labor --member ana --hours 2.5 --task "weeding beds" --category care
     """
-    _append(home, passphrase_file, "labor", {
+    append(home, passphrase_file, "labor", {
         "member": member.strip(), "hours": _decimal(hours, "--hours"), "task": task.strip(),
-        "category": _choice(category, LABOR_CATEGORIES, "--category"), "date": _date(date),
+        "category": choice(category, LABOR_CATEGORIES, "--category"), "date": _date(date),
         "paid": True if paid else None, "note": note,
     })
 
@@ -280,10 +239,10 @@ def log_material(
 
     Example:  coop log material --item compost --quantity 40 --unit kg --direction in
     """
-    _append(home, passphrase_file, "material", {
+    append(home, passphrase_file, "material", {
         "item": item.strip(), "quantity": _decimal(quantity, "--quantity"),
         "unit": unit.strip(),
-        "direction": _choice(direction, MATERIAL_DIRECTIONS, "--direction"),
+        "direction": choice(direction, MATERIAL_DIRECTIONS, "--direction"),
         "date": _date(date), "note": note,
     })
 
@@ -303,9 +262,9 @@ def log_energy(
 
     Example:  coop log energy --kwh 12.4 --flow generated --source local
     """
-    _append(home, passphrase_file, "energy", {
-        "kwh": _decimal(kwh, "--kwh"), "flow": _choice(flow, ENERGY_FLOWS, "--flow"),
-        "source": _choice(source, ENERGY_SOURCES, "--source"), "date": _date(date),
+    append(home, passphrase_file, "energy", {
+        "kwh": _decimal(kwh, "--kwh"), "flow": choice(flow, ENERGY_FLOWS, "--flow"),
+        "source": choice(source, ENERGY_SOURCES, "--source"), "date": _date(date),
         "note": note,
     })
 
@@ -328,10 +287,10 @@ def log_goods(
     Example:  coop log goods --item tomatoes --quantity 25 --unit kg --flow distributed
     --to "food bank"
     """
-    _choice(flow, GOODS_FLOWS, "--flow")
+    choice(flow, GOODS_FLOWS, "--flow")
     if flow == "distributed" and not to:
         raise typer.BadParameter("say to whom goods were distributed", param_hint="--to")
-    _append(home, passphrase_file, "goods", {
+    append(home, passphrase_file, "goods", {
         "item": item.strip(), "quantity": _decimal(quantity, "--quantity"),
         "unit": unit.strip(), "flow": flow, "to": to.strip() if to else None,
         "date": _date(date), "note": note,
@@ -366,7 +325,7 @@ def entries(
         return
     names = {a: st.name for a, st in state.authors.items()}
     if csv_:
-        _exchange.print_entries_csv(held, names, kind)
+        print_entries_csv(held, names, kind)
         return
     out.print(entries_table(held, names))
 
@@ -400,7 +359,7 @@ def state(
         held = store.held_counts()
     only = resolve_author(st, author) if author else None
     if csv_:
-        _exchange.print_state_csv(st, only)
+        print_state_csv(st, only)
         return
     if json_:
         value = state_json(st, held)
@@ -556,24 +515,36 @@ def _report_json(r: ImportReport) -> dict[str, Any]:
 
 
 app.command("peers")(peers)  # defined with `coop node` (cli/_node.py), listed here
-_federation.register(app)
-_exchange.register(app)
-_keys.register(app)
-_mandates.register(app)
-_lottery.register(app)
-_proposals.register(app)
-_audit.register(app)
-_auditrun.register(app)  # after _audit: adds `run` to its group
-_alerts.register(app)
-_blocks.register(app)
-_proofs.register(app)
+register_federation(app)
+register_transfer(app)
+register_surplus(app)
+register_fund(app)
+register_need(app, log_app)
+register_balances(app)
+register_exchange(app)
+register_keys(app)
+register_mandates(app)
+register_policy(app)
+register_lottery(app)
+register_proposals(app)
+register_audit(app)
+register_misconduct(app)
+register_audit_run(app)  # after register_audit: adds `run` to its group
+register_alerts(app)
+register_blocks(app)
+register_proofs(app)
 
 
 # -- entry point --------------------------------------------------------------------
 
 
 def main() -> None:
-    """Console-script entry: user errors are one line on stderr, bugs a traceback."""
+    """Console-script entry: user errors are one line on stderr, bugs a traceback.
+
+    The one place errors become exit codes: CoopError (its code), a LookupFailed
+    ("OPTION: message"), NodeError, LedgerError, CryptoError and OSError (exit 1), a
+    usage mistake (exit 2). Commands raise them, and catch one only to add what this
+    cannot know (which file, which kind, how far an import went)."""
     # Warnings from node/ (a fork found during an import, say) reach the user on
     # stderr as "warning: …"; set COOP_LOG=DEBUG or INFO for more.
     level = os.environ.get("COOP_LOG", "WARNING").upper()
@@ -594,6 +565,11 @@ def main() -> None:
         if str(exc):
             err.print(f"error: {exc}")
         sys.exit(exc.code)
+    except LookupFailed as exc:
+        # A name or id prefix given on the command line names nothing (or several
+        # things): the commands give the resolvers the option or argument as ``field``.
+        err.print(f"error: {exc.field}: {exc.message}")
+        sys.exit(1)
     except (NodeError, LedgerError, CryptoError) as exc:
         err.print(f"error: {exc}")
         sys.exit(1)

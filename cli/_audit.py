@@ -15,24 +15,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Home, Store, now_ms
-from coopledger.node import _econview as econview
-from coopledger.node._govview import identity_of
-from coopledger.node._govview_audit import resolve_circle
+from coopledger.node import (
+    Store,
+    applied_entries,
+    identity_of,
+    now_ms,
+    resolve_circle,
+    resolve_id,
+)
 from coopledger.protocol import (
     CHECKPOINT_KIND,
     MAX_BEACONS,
     MAX_CHECKS,
     MAX_FINDINGS,
     MAX_POOL,
-    MAX_SANCTION_DAYS,
     MAX_SEATS,
     drawn_coops,
 )
@@ -48,13 +49,16 @@ from ._common import (
     out,
     parse_time,
 )
-from ._govcommon import coop_label, view, write
+from ._economy import find_coop
+from ._govcommon import view
+from ._misconduct import misconduct_lines
+from ._options import coop_label, member_federation, opened, trimmed, who
 from ._render import entry_json, print_json
+from ._writer import append
 
 if TYPE_CHECKING:
     from coopledger.protocol import Circle, Economy, Entry, Federation
 
-T = TypeVar("T")
 DAY_MS = 86_400_000
 MAX_NAME = 100            # a candidate's name (SPEC §13.1)
 _QUARTER = re.compile(r"\d{4}-Q[1-4]", re.ASCII)
@@ -62,74 +66,12 @@ _QUARTER = re.compile(r"\d{4}-Q[1-4]", re.ASCII)
 audit_app = typer.Typer(
     help="Audit circles and their reports: draw a circle, write a report, show them.\n\n"
          "Example:  coop audit list", no_args_is_help=True)
-complaint_app = typer.Typer(
-    help="Complaints against a member co-op of a federation.\n\n"
-         "Example:  coop complaint file \"Old Mill\" --federation Riverside --text \"...\"",
-    no_args_is_help=True)
-finding_app = typer.Typer(
-    help="Public findings about a member co-op (after a complaint or an audit).\n\n"
-         "Example:  coop finding add \"Old Mill\" --federation Riverside --text \"...\"",
-    no_args_is_help=True)
-sanction_app = typer.Typer(
-    help="Sanctions: proportionate measures on a finding, each with an expiry.\n\n"
-         "Example:  coop sanction add \"Old Mill\" --federation Riverside --finding 3f2a9c1e "
-         "--measure \"...\" --days 30", no_args_is_help=True)
-misconduct_app = typer.Typer(
-    help="Complaints, findings, sanctions, forks and broken logs.\n\n"
-         "Example:  coop misconduct list", no_args_is_help=True)
-
-
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
     app.add_typer(audit_app, name="audit")
-    app.add_typer(complaint_app, name="complaint")
-    app.add_typer(finding_app, name="finding")
-    app.add_typer(sanction_app, name="sanction")
-    app.add_typer(misconduct_app, name="misconduct")
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-@contextmanager
-def _opened(home: Path | None) -> Iterator[tuple[Home, Store, Economy, bytes]]:
-    """The home, its store, the economy now, and the co-op this home writes for."""
-    h = open_home(home)
-    with h.open_store() as store:
-        me = identity_of(store, h.author)
-        assert me is not None
-        yield h, store, econview.economy(store), me
-
-
-def _lookup(fn: Callable[[], T], option: str) -> T:
-    try:
-        return fn()
-    except econview.LookupFailed as exc:
-        fail(f"{option}: {exc.message}")
-
-
-def _coop(store: Store, eco: Economy, text: str, option: str) -> bytes:
-    key = _lookup(lambda: econview.resolve_coop(store, text, field=option), option)
-    return eco.gov.ids.identity_of(key)
-
-
-def _federation(eco: Economy, text: str, me: bytes) -> Federation:
-    fid = _lookup(lambda: econview.resolve_federation(eco, text), "--federation")
-    f = eco.federations[fid]
-    if not f.is_member(me):
-        fail(f"your co-op is not a member of federation {f.name!r}")
-    return f
-
-
-def _text(value: str, option: str, limit: int) -> str:
-    value = value.strip()
-    if not value or len(value) > limit:
-        fail(f"{option}: give 1 to {limit} characters")
-    return value
-
-
-def _entry_id(ids: Any, text: str, option: str, what: str) -> bytes:
-    return _lookup(lambda: econview.resolve_id(ids, text, field=option, what=what), option)
 
 
 def _quarter_now() -> str:
@@ -137,12 +79,6 @@ def _quarter_now() -> str:
 
     day = datetime.datetime.fromtimestamp(now_ms() / 1000, datetime.UTC)
     return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
-
-
-def _who(row: dict[str, Any], prefix: str) -> str:
-    name = row.get(f"{prefix}_name")
-    key = row.get(prefix) or ""
-    return f"{name} ({key[:8]})" if name else key[:8]
 
 
 def _written(entries: list[tuple[str, Entry]], json_: bool) -> None:
@@ -181,7 +117,7 @@ def _candidates(store: Store, eco: Economy, specs: list[str]) -> list[dict[str, 
         if len(name) > MAX_NAME:
             fail(f"--candidate: a name has at most {MAX_NAME} characters")
         people.append({"name": name,
-                       "coop": _coop(store, eco, coop.strip(), "--candidate").hex()})
+                       "coop": find_coop(store, coop.strip(), "--candidate").hex()})
     return people
 
 
@@ -214,8 +150,6 @@ def audit_circle(
 
     Example:  coop audit circle "Old Mill" --federation Riverside --quarter 2026-Q4
     """
-    from . import _app  # _app imports this module at start-up
-
     quarter = _quarter_now() if quarter is None else quarter.strip()
     if not _QUARTER.fullmatch(quarter) or quarter.startswith("0000"):
         fail("--quarter: expected a quarter YYYY-Qn, n from 1 to 4 (2026-Q4)")
@@ -223,9 +157,9 @@ def audit_circle(
         fail(f"--seats: 1 to {MAX_SEATS}")
     if not 1 <= beacons <= MAX_BEACONS:
         fail(f"--beacons: 1 to {MAX_BEACONS}")
-    with _opened(home) as (_h, store, eco, me):
-        f = _federation(eco, federation, me)
-        audited = _coop(store, eco, coop, "COOP")
+    with opened(home, as_held=True) as (_h, store, eco, me):
+        f = member_federation(eco, federation, me)
+        audited = find_coop(store, coop, "COOP")
         if not f.is_member(audited):
             fail(f"COOP: {coop_label(store, audited)} is not a member of federation "
                  f"{f.name!r}")
@@ -254,11 +188,11 @@ def audit_circle(
     if coops < seats:
         err.print(f"Warning: the pool has {coops} co-op(s) for {seats} seat(s); the circle "
                   "will be smaller.")
-    lot = _app._append(home, passphrase_file, "lottery.announce", {
+    lot = append(home, passphrase_file, "lottery.announce", {
         "federation": f.id.hex(), "purpose": f"audit circle of {name} for {quarter}"[:200],
         "pool": people, "seats": seats, "beacons": beacons, "mode": "draw",
         "distinct_coops": True}, [f.id], echo=False)
-    circ = _app._append(home, passphrase_file, "audit.circle", {
+    circ = append(home, passphrase_file, "audit.circle", {
         "federation": f.id.hex(), "coop": audited.hex(), "period": quarter,
         "lottery": lot.id.hex(), "note": note}, [f.id, lot.id], echo=False)
     _written([("lottery", lot), ("circle", circ)], json_)
@@ -306,7 +240,7 @@ def _check(c: Any, n: int) -> dict[str, Any]:
 def _latest_checkpoint(store: Store, eco: Economy, coop: bytes) -> bytes | None:
     """The newest checkpoint (by ts) of any key of ``coop`` that applies here."""
     best: tuple[int, bytes] | None = None
-    for e in econview.applied(store, [CHECKPOINT_KIND]):
+    for e in applied_entries(store, [CHECKPOINT_KIND]):
         if eco.gov.ids.identity_of(e.author) == coop and (best is None or e.ts > best[0]):
             best = (e.ts, e.id)
     return None if best is None else best[1]
@@ -322,17 +256,15 @@ def write_report(home: Path | None, passphrase_file: Path | None, *, circle: str
     The report refs the lottery's counted beacons, so it follows the draw on every
     node's timeline. If no cosign of the checkpoint is held here, this co-op cosigns
     it first as a witness (the circle's members are the co-op's witnesses, §14.3)."""
-    from . import _app  # _app imports this module at start-up
-
-    summary = _text(summary, "--summary", 4000)
-    findings = [_text(f, "--finding", 2000) for f in findings]
+    summary = trimmed(summary, "--summary", 4000)
+    findings = [trimmed(f, "--finding", 2000) for f in findings]
     if not checks or len(checks) > MAX_CHECKS:
         fail(f"--checks-file: give 1 to {MAX_CHECKS} checks")
     if len(findings) > MAX_FINDINGS:
         fail(f"--finding: at most {MAX_FINDINGS}")
-    with _opened(home) as (_h, store, eco, me):
+    with opened(home, as_held=True) as (_h, store, eco, me):
         audit = eco.gov.audit
-        c: Circle = audit.circles[_lookup(lambda: resolve_circle(eco, circle), "CIRCLE")]
+        c: Circle = audit.circles[resolve_circle(eco, circle, field="CIRCLE")]
         lot = eco.gov.lotteries.get(c.lottery)
         if lot is None or lot.draw is None:
             fail(f"circle {c.id.hex()[:8]} is not drawn yet: its lottery "
@@ -342,7 +274,7 @@ def write_report(home: Path | None, passphrase_file: Path | None, *, circle: str
             fail(f"your co-op was not drawn in circle {c.id.hex()[:8]}")
         if any(r.auditor == me for r in audit.reports_of(c.id)):
             fail(f"your co-op already reported for circle {c.id.hex()[:8]}")
-        checkpoints = {e.id: e for e in econview.applied(store, [CHECKPOINT_KIND])}
+        checkpoints = {e.id: e for e in applied_entries(store, [CHECKPOINT_KIND])}
         if checkpoint is None:
             cp_id = _latest_checkpoint(store, eco, c.coop)
             if cp_id is None:
@@ -351,8 +283,8 @@ def write_report(home: Path | None, passphrase_file: Path | None, *, circle: str
         elif isinstance(checkpoint, bytes):
             cp_id = checkpoint
         else:
-            cp_id = _entry_id(list(checkpoints) + list(audit.checkpoints),
-                              checkpoint, "--checkpoint", "checkpoint")
+            cp_id = resolve_id(list(checkpoints) + list(audit.checkpoints), checkpoint,
+                               field="--checkpoint", what="checkpoint")
         cp = checkpoints.get(cp_id)
         if cp is None:
             fail(f"--checkpoint: checkpoint {cp_id.hex()[:8]} does not apply here")
@@ -368,14 +300,14 @@ def write_report(home: Path | None, passphrase_file: Path | None, *, circle: str
         beacons = [b.id for b in lot.counted]
     written: list[tuple[str, Entry]] = []
     if cosign_first:
-        written.append(("cosign", _app._append(
+        written.append(("cosign", append(
             home, passphrase_file, "checkpoint.cosign", {"checkpoint": cp.id.hex()},
             [cp.id], echo=False)))
     body: dict[str, Any] = {"circle": c.id.hex(), "checkpoint": cp.id.hex(),
                             "checks": checks, "summary": summary}
     if findings:
         body["findings"] = findings
-    written.append(("report", _app._append(home, passphrase_file, "audit.report", body,
+    written.append(("report", append(home, passphrase_file, "audit.report", body,
                                            [c.id, cp.id, *beacons], echo=False)))
     _written(written, json_)
 
@@ -420,9 +352,9 @@ def _circle_line(r: dict[str, Any]) -> str:
         status = f"waiting ({r['beacons_counted']} of {r['beacons_needed']} beacons)"
     else:
         done = sum(1 for a in r["auditors"] if a["report"])
-        status = (f"drawn: {', '.join(_who(a, 'coop') for a in r['auditors'])}; "
+        status = (f"drawn: {', '.join(who(a, 'coop') for a in r['auditors'])}; "
                   f"{done} of {len(r['auditors'])} reported")
-    return (f"{r['id'][:8]}  {_who(r, 'coop')}  {r['period']}  [{r['federation_name']}]  "
+    return (f"{r['id'][:8]}  {who(r, 'coop')}  {r['period']}  [{r['federation_name']}]  "
             f"{status}")
 
 
@@ -430,17 +362,17 @@ def _report_line(r: dict[str, Any]) -> str:
     mark = "✓" if r["passed"] else "✗"
     failed = f" (failed: {', '.join(r['checks_failed'])})" if r["checks_failed"] else ""
     findings = f", {r['findings']} finding(s)" if r["findings"] else ""
-    return (f"{mark} {r['id'][:8]}  {r['period']}  by {_who(r, 'auditor')}: "
+    return (f"{mark} {r['id'][:8]}  {r['period']}  by {who(r, 'auditor')}: "
             f"{r['checks_passed']} check(s) passed{failed}{findings}")
 
 
 def _show_report(doc: dict[str, Any]) -> None:
     cp = doc["checkpoint"]
-    out.print(f"Audit report {doc['id'][:8]} on {_who(doc, 'coop')}, {doc['period']}, "
+    out.print(f"Audit report {doc['id'][:8]} on {who(doc, 'coop')}, {doc['period']}, "
               f"federation {doc['federation_name']}")
-    out.print(f"  by {_who(doc, 'auditor')} at {format_ts(doc['ts'])}")
-    witnesses = ", ".join(_who(w, "witness") for w in doc["witnesses"]) or "nobody yet"
-    out.print(f"  checkpoint {cp['id'][:8]}: log {_who(cp, 'log')}, size {cp['size']}, "
+    out.print(f"  by {who(doc, 'auditor')} at {format_ts(doc['ts'])}")
+    witnesses = ", ".join(who(w, "witness") for w in doc["witnesses"]) or "nobody yet"
+    out.print(f"  checkpoint {cp['id'][:8]}: log {who(cp, 'log')}, size {cp['size']}, "
               f"root {cp['root'][:16]}…, signed {format_ts(cp['ts'])}; "
               f"witnessed by {witnesses}")
     n = len(doc["checks"])
@@ -455,31 +387,8 @@ def _show_report(doc: dict[str, Any]) -> None:
     out.print(f"  summary: {doc['summary']}")
 
 
-def _misconduct_lines(doc: dict[str, Any], indent: str = "  ") -> None:
-    for c in doc["complaints"]:
-        out.print(f"{indent}complaint {c['id'][:8]} by {_who(c, 'by')} against "
-                  f"{_who(c, 'against')} [{c['federation_name']}], {format_ts(c['ts'])}: "
-                  f"{c['text']}")
-    for f in doc["findings"]:
-        extra = f" (on complaint {f['complaint'][:8]})" if f["complaint"] else ""
-        extra += f" (from circle {f['circle'][:8]})" if f["circle"] else ""
-        out.print(f"{indent}finding {f['id'][:8]} by {_who(f, 'by')} about "
-                  f"{_who(f, 'about')}{extra}: {f['text']}")
-    for s in doc["sanctions"]:
-        state = "IN FORCE" if s["in_force"] else "not in force"
-        out.print(f"{indent}sanction {s['id'][:8]} by {_who(s, 'by')} on "
-                  f"{_who(s, 'against')}, {state} until {format_ts(s['expires'])}: "
-                  f"{s['measure']}")
-    for k in doc["forks"]:
-        out.print(f"{indent}FORK: key {_who(k, 'key')} of {_who(k, 'coop')} signed two "
-                  f"entries at seq {k['seq']} ({k['a'][:8]}, {k['b'][:8]}); frozen there")
-    for b in doc["broken"]:
-        out.print(f"{indent}broken log: key {_who(b, 'key')} of {_who(b, 'coop')} at seq "
-                  f"{b['seq']} ({b['reason']})")
-
-
 def _show_coop(doc: dict[str, Any]) -> None:
-    out.print(f"Audits of {_who(doc, 'coop')} as of {format_ts(doc['as_of'])}")
+    out.print(f"Audits of {who(doc, 'coop')} as of {format_ts(doc['as_of'])}")
     out.print("Circles:")
     for r in doc["circles"]:
         out.print(f"  {_circle_line(r)}")
@@ -496,12 +405,12 @@ def _show_coop(doc: dict[str, Any]) -> None:
     out.print("Witnesses (the newest cosign of each, * drawn in a current circle):")
     for w in doc["witnesses"]:
         star = "*" if w["in_current_circle"] else " "
-        out.print(f"  {star} {_who(w, 'witness')} cosigned log {_who(w, 'log')} at size "
+        out.print(f"  {star} {who(w, 'witness')} cosigned log {who(w, 'log')} at size "
                   f"{w['size']}, {format_ts(w['ts'])}")
     if not doc["witnesses"]:
         out.print("  none")
     out.print("Conduct:")
-    _misconduct_lines(doc)
+    misconduct_lines(doc)
     if not (doc["complaints"] or doc["findings"] or doc["sanctions"] or doc["forks"]
             or doc["broken"]):
         out.print("  no complaint, finding, sanction or fork")
@@ -513,7 +422,7 @@ def _is_report(home: Path | None, text: str) -> bool:
         return False
     h = open_home(home)
     with h.open_store() as store:
-        return any(r.hex().startswith(low) for r in econview.economy(store).gov.audit.reports)
+        return any(r.hex().startswith(low) for r in store.state().economy().gov.audit.reports)
 
 
 @audit_app.command("show")
@@ -587,165 +496,3 @@ def audit_list(
         out.print(_circle_line(c))
         for r in by_circle.get(c["id"], []):
             out.print(f"    {_report_line(r)}")
-
-
-# -- complaints, findings, sanctions --------------------------------------------------------
-
-
-def _member_target(store: Store, eco: Economy, f: Federation, text: str, me: bytes,
-                   what: str, *, former_ok: bool = False) -> bytes:
-    coop = _coop(store, eco, text, "COOP")
-    if coop == me:
-        fail(f"COOP: a co-op does not {what} itself")
-    if not (f.is_member(coop) or (former_ok and coop in f.members)):
-        fail(f"COOP: {coop_label(store, coop)} is not a member of federation {f.name!r}")
-    return coop
-
-
-@complaint_app.command("file")
-def complaint_file(
-    coop: Annotated[str, typer.Argument(
-        help="The co-op complained against (name or key prefix).", show_default=False)],
-    federation: Annotated[str, typer.Option(
-        "--federation", help="The federation both co-ops are members of.")],
-    text: Annotated[str, typer.Option("--text", help="What happened, plainly.")],
-    json_: JsonOpt = False,
-    passphrase_file: PassFileOpt = None,
-    home: HomeOpt = None,
-) -> None:
-    """File a complaint against another member co-op of a federation.
-
-    Example:  coop complaint file "Old Mill" --federation Riverside --text "Our ladder
-    was not returned after three months."
-    """
-    text = _text(text, "--text", 8000)
-    with _opened(home) as (_h, store, eco, me):
-        f = _federation(eco, federation, me)
-        against = _member_target(store, eco, f, coop, me, "complain against")
-    write(home, passphrase_file, "complaint", {"federation": f.id.hex(),
-                                               "against": against.hex(), "text": text},
-          [f.id], json_, "complaint")
-
-
-@finding_app.command("add")
-def finding_add(
-    coop: Annotated[str, typer.Argument(
-        help="The co-op the finding is about (name or key prefix).", show_default=False)],
-    federation: Annotated[str, typer.Option(
-        "--federation", help="The federation the finding is made in.")],
-    text: Annotated[str, typer.Option("--text", help="What was found, plainly.")],
-    complaint: Annotated[str | None, typer.Option(
-        "--complaint", help="The complaint it answers (id prefix).")] = None,
-    circle: Annotated[str | None, typer.Option(
-        "--circle", help="The audit circle it comes from (id prefix); your co-op was "
-        "drawn in it.")] = None,
-    json_: JsonOpt = False,
-    passphrase_file: PassFileOpt = None,
-    home: HomeOpt = None,
-) -> None:
-    """Record a public finding about a member co-op, after a complaint or an audit.
-
-    Example:  coop finding add "Old Mill" --federation Riverside --complaint 3f2a9c1e
-    --text "The ladder was kept three months; it is back now."
-    """
-    text = _text(text, "--text", 8000)
-    with _opened(home) as (_h, store, eco, me):
-        f = _federation(eco, federation, me)
-        about = _member_target(store, eco, f, coop, me, "make a finding about",
-                               former_ok=True)
-        body: dict[str, Any] = {"federation": f.id.hex(), "about": about.hex(), "text": text}
-        refs = [f.id]
-        audit = eco.gov.audit
-        if complaint is not None:
-            cid = _entry_id(audit.complaints, complaint, "--complaint", "complaint")
-            c = audit.complaints[cid]
-            if c.federation != f.id or c.against != about:
-                fail(f"--complaint: {cid.hex()[:8]} is not a complaint against "
-                     f"{coop_label(store, about)} in {f.name!r}")
-            body["complaint"] = cid.hex()
-            refs.append(cid)
-        if circle is not None:
-            circ = audit.circles[_lookup(lambda: resolve_circle(eco, circle),
-                                         "--circle")]
-            if circ.coop != about or circ.federation != f.id:
-                fail(f"--circle: circle {circ.id.hex()[:8]} does not audit "
-                     f"{coop_label(store, about)} in {f.name!r}")
-            if me not in drawn_coops(eco.gov.lotteries, eco.gov.ids, circ):
-                fail(f"--circle: your co-op was not drawn in circle {circ.id.hex()[:8]}")
-            body["circle"] = circ.id.hex()
-            refs.append(circ.id)
-    write(home, passphrase_file, "finding", body, refs, json_, "finding")
-
-
-@sanction_app.command("add")
-def sanction_add(
-    coop: Annotated[str, typer.Argument(
-        help="The co-op sanctioned (name or key prefix).", show_default=False)],
-    federation: Annotated[str, typer.Option(
-        "--federation", help="The federation that sanctions.")],
-    finding: Annotated[str, typer.Option(
-        "--finding", help="The finding it rests on (id prefix).")],
-    measure: Annotated[str, typer.Option(
-        "--measure", help="What the sanction is, proportionate to the finding.")],
-    days: Annotated[int, typer.Option(
-        "--days", help=f"How long it lasts: 1 to {MAX_SANCTION_DAYS} days.")],
-    note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
-    json_: JsonOpt = False,
-    passphrase_file: PassFileOpt = None,
-    home: HomeOpt = None,
-) -> None:
-    """Record a sanction on a finding, with its expiry (at most a year).
-
-    Example:  coop sanction add "Old Mill" --federation Riverside --finding 9e8d7c6b
-    --measure "No tool loans to the Old Mill for 30 days." --days 30
-    """
-    measure = _text(measure, "--measure", 2000)
-    if not 1 <= days <= MAX_SANCTION_DAYS:
-        fail(f"--days: 1 to {MAX_SANCTION_DAYS}; every sanction ends within a year")
-    with _opened(home) as (_h, store, eco, me):
-        f = _federation(eco, federation, me)
-        against = _member_target(store, eco, f, coop, me, "sanction", former_ok=True)
-        audit = eco.gov.audit
-        fid = _entry_id(audit.findings, finding, "--finding", "finding")
-        found = audit.findings[fid]
-        if found.federation != f.id or found.about != against:
-            fail(f"--finding: {fid.hex()[:8]} is not a finding about "
-                 f"{coop_label(store, against)} in {f.name!r}")
-    # The entry's ts is taken after this, so expires - ts is at most ``days`` days.
-    expires = now_ms() + days * DAY_MS
-    write(home, passphrase_file, "sanction", {
-        "federation": f.id.hex(), "against": against.hex(), "finding": fid.hex(),
-        "measure": measure, "expires": expires, "note": note}, [f.id, fid], json_,
-        "sanction")
-
-
-@misconduct_app.command("list")
-def misconduct_list(
-    federation: Annotated[str | None, typer.Option(
-        "--federation", help="Only this federation's complaints, findings and "
-        "sanctions.")] = None,
-    coop: Annotated[str | None, typer.Option(
-        "--coop", help="Only those about this co-op (and its forks).")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Sanctions in force at this time (date, date-time or ms; "
-        "default now).")] = None,
-    json_: JsonOpt = False,
-    home: HomeOpt = None,
-) -> None:
-    """List complaints, findings, sanctions (in force or not), forks and broken logs.
-
-    Example:  coop misconduct list --federation Riverside
-    """
-    at = None if as_of is None else str(parse_time(as_of, option="--as-of",
-                                                   end_of_day=True))
-    doc = view(home, "misconduct", {"federation": federation, "coop": coop, "as_of": at})
-    if json_:
-        print_json(doc)
-        return
-    if not (doc["complaints"] or doc["findings"] or doc["sanctions"] or doc["forks"]
-            or doc["broken"]):
-        out.print("No complaints, findings, sanctions or forks.")
-        return
-    out.print(f"As of {format_ts(doc['as_of'])}: {doc['sanctions_in_force']} sanction(s) "
-              "in force")
-    _misconduct_lines(doc, indent="")

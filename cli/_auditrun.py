@@ -24,10 +24,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from coopledger.node import _econview as econview
-from coopledger.node import now_ms
-from coopledger.node._auditrun import AuditError, AuditRun, default_as_of, run_audit
-from coopledger.node._govview_audit import resolve_circle
+from coopledger.node import (
+    AuditError,
+    AuditRun,
+    now_ms,
+    resolve_circle,
+    resolve_coop,
+    resolve_federation,
+    run_audit,
+)
+from coopledger.node import audit_default_as_of as default_as_of
 
 from ._common import (
     CoopError,
@@ -136,10 +142,10 @@ def run(
     when = None if as_of is None else parse_time(as_of, option="--as-of", end_of_day=True)
     h = open_home(home)
     with h.open_store() as store:
-        eco = econview.economy(store)
-        key = lookup(lambda: econview.resolve_coop(store, coop, field="coop"), "COOP")
+        eco = store.state().economy()
+        key = lookup(lambda: resolve_coop(store, coop, field="coop"), "COOP")
         fed = None if federation is None else lookup(
-            lambda: econview.resolve_federation(eco, federation, field="federation"),
+            lambda: resolve_federation(eco, federation, field="federation"),
             "--federation")
         if report is not None:
             # The circle says which federation and quarter are audited, unless told.

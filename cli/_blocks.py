@@ -17,19 +17,20 @@ import typer
 from rich import box
 from rich.table import Table
 
-from coopledger.node import Home
-from coopledger.node import _econview as econview
-from coopledger.node._blocks import (
+from coopledger.node import (
     BLOCKS_FILE,
     BadBlock,
     Block,
     BlockList,
-    Kind,
+    Home,
+    LookupFailed,
     effective_keys,
     parse_peer_id,
     parse_reason,
     peer_id_of_key,
+    resolve_coop,
 )
+from coopledger.node import BlockKind as Kind
 
 from ._client import ApiFailure, NodeClient, running_node
 from ._common import HomeOpt, JsonOpt, err, fail, format_ts, open_home, out
@@ -86,8 +87,8 @@ def _offline_id(h: Home, kind: Kind, text: str) -> str:
                 raise BadBlock("id", "that is this node's own peer id")
             return pid
         with h.open_store() as store:
-            key = econview.resolve_coop(store, text, field="id")
-            ids = econview.economy(store).gov.ids
+            key = resolve_coop(store, text, field="id")
+            ids = store.state().economy().gov.ids
         own = {h.identity, h.author}
         for k in list(own):
             own.update(effective_keys([ids.identity_of(k)], ids))
@@ -97,7 +98,7 @@ def _offline_id(h: Home, kind: Kind, text: str) -> str:
         return key.hex()
     except BadBlock as exc:
         fail(f"{_ARG[kind]}: {exc.message.removeprefix('peer id: ')}")
-    except econview.LookupFailed as exc:
+    except LookupFailed as exc:
         fail(f"{_ARG[kind]}: {exc.message}")
 
 

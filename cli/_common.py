@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from coopledger.node import Home, KeyLocked, default_home
+from coopledger.node import Home, default_home
 from coopledger.protocol import LedgerState
 
 # Machine-readable output goes to stdout, messages and progress to stderr.
@@ -91,10 +91,7 @@ def unlock(home: Home, passphrase_file: Path | None):  # type: ignore[no-untyped
         else:
             raise CoopError("this home's key is sealed with a passphrase; give "
                             "--passphrase-file FILE or set COOP_PASSPHRASE_FILE")
-    try:
-        return home.secret_key(passphrase)
-    except KeyLocked as exc:
-        raise CoopError(str(exc)) from exc
+    return home.secret_key(passphrase)  # a wrong passphrase: KeyLocked, told by main()
 
 
 def parse_time(text: str, *, option: str, end_of_day: bool) -> int:

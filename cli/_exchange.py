@@ -17,18 +17,22 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from coopledger.node import AppendError, now_ms
-from coopledger.node._posting import build_posting, check_month, render_html
-from coopledger.node._tabular import (
+from coopledger.node import (
     CSV_KINDS,
     MAX_CSV_BYTES,
+    AppendError,
     CsvRejected,
     CsvRow,
-    columns,
+    build_posting,
     csv_rows,
+    now_ms,
     parse_csv,
 )
-from coopledger.node._valueflows import document, dumps
+from coopledger.node import check_posting_month as check_month
+from coopledger.node import csv_columns as columns
+from coopledger.node import posting_html as render_html
+from coopledger.node import valueflows_document as document
+from coopledger.node import valueflows_dumps as dumps
 from coopledger.protocol import Entry, LedgerState, ValidationError, attributed
 
 from ._client import ApiFailure, running_node

@@ -16,17 +16,21 @@ import getpass
 import os
 import shlex
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from coopledger.crypto import SecretKey, is_sealed, verify
-from coopledger.node import AppendError, Home, HomeError, KeyLocked, Store, now_ms
-from coopledger.node import _econview as econview
-from coopledger.node._home import read_secret_file, write_secret_file
+from coopledger.node import (
+    AppendError,
+    Home,
+    HomeError,
+    KeyLocked,
+    now_ms,
+    read_secret_file,
+    write_secret_file,
+)
 from coopledger.protocol import (
     GENESIS_KIND,
     KEY_POWERS,
@@ -49,8 +53,10 @@ from ._common import (
     read_passphrase_file,
     unlock,
 )
-from ._govcommon import view, write
-from ._render import entry_json, print_json
+from ._govcommon import view
+from ._options import opened
+from ._render import entry_json, print_json, table
+from ._writer import write
 
 if TYPE_CHECKING:
     from coopledger.protocol import Identities, KeyRecord
@@ -90,13 +96,6 @@ def print_request(h: Home, key: SecretKey, power: str, label: str) -> None:
     out.print(f"Ask co-op {h.identity.hex()[:8]} to add this key. On one of its nodes, run:")
     out.print(f"  {request_command(key, h.identity, power, label)}")
     out.print("Until then, entries written with this key do not count for the co-op.")
-
-
-@contextmanager
-def _opened(home: Path | None) -> Iterator[tuple[Home, Store, Identities]]:
-    h = open_home(home)
-    with h.open_store() as store:
-        yield h, store, econview.economy(store).gov.ids
 
 
 def _power_now(ids: Identities, key: bytes, identity: bytes) -> str | None:
@@ -218,11 +217,9 @@ def key_list(
     if json_:
         print_json(doc)
         return
-    from ._federation import _table
-
     name = doc["coop_name"] or doc["coop"][:8]
     this = doc["this_key"]
-    _table(f"Keys of co-op {name} ({doc['coop'][:8]})", doc["keys"], [
+    table(f"Keys of co-op {name} ({doc['coop'][:8]})", doc["keys"], [
         ("key", lambda r: r["key"][:16] + (" (this node)" if r["key"] == this else "")),
         ("power", lambda r: r["power"]),
         ("label", lambda r: r["label"]),
@@ -301,7 +298,8 @@ def key_add(
     if len(sig) != 128 or any(c not in "0123456789abcdef" for c in sig):
         raise typer.BadParameter("expected a signature: 128 hex characters",
                                  param_hint="--proof")
-    with _opened(home) as (h, _store, ids):
+    with opened(home) as (h, _store, eco, _me):
+        ids = eco.gov.ids
         if not verify(raw, bytes.fromhex(sig), key_proof_message(h.identity)):
             fail("--proof: does not verify: it was made by another key, or for another "
                  f"co-op than this one ({h.identity.hex()[:8]}); run `coop key request` "
@@ -348,7 +346,8 @@ def key_spare(
 
     Example:  coop key spare --out /media/usb/garden-spare.key --label "USB stick in the safe"
     """
-    with _opened(home) as (h, _store, ids):
+    with opened(home) as (h, _store, eco, _me):
+        ids = eco.gov.ids
         _require_power(ids, h, what="add a recovery key", strong=True)
     if out_file.exists():
         fail(f"--out: {out_file} already exists; refusing to overwrite it")
@@ -424,7 +423,8 @@ def key_revoke(
     """
     if reason not in REVOKE_REASONS:
         raise typer.BadParameter(f"one of {', '.join(REVOKE_REASONS)}", param_hint="--reason")
-    with _opened(home) as (h, store, ids):
+    with opened(home) as (h, store, eco, _me):
+        ids = eco.gov.ids
         target = _resolve_key(ids, h.identity, key, "KEY")
         cuts = [r.through for r in target.revocations if r.through is not None]
         if target.revoked and (through is None or (cuts and through >= min(cuts))):
@@ -482,7 +482,7 @@ def key_rotate(
     h = open_home(home)
     _no_node(h, "a key rotation")
     with h.open_store() as store:
-        ids = econview.economy(store).gov.ids
+        ids = store.state().economy().gov.ids
         power = _require_power(ids, h, what="rotate", strong=False)
         spares = [r for r in ids.keys_of(h.identity) if r.power == "recovery" and not r.revoked]
     if power == ROOT and not spares and not without_spare:
@@ -499,7 +499,7 @@ def key_rotate(
         fail(str(exc))
     except (HomeError, AppendError) as exc:
         fail(f"key rotation: {exc}")
-    from coopledger.node._p2p import peer_id_of
+    from coopledger.node import peer_id_of  # loads libp2p: only here
 
     old_peer, new_peer = peer_id_of(r.old), peer_id_of(r.new)
     if json_:

@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Home, Store
-from coopledger.node import _econview as econview
-from coopledger.node._govview import identity_of
+from coopledger.node import Store, resolve_coop, resolve_id
 from coopledger.protocol import MAX_BEACONS, MAX_POOL, MAX_SEATS
 from coopledger.protocol import verify_draw as verify
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
-from ._govcommon import view, write
+from ._govcommon import view
+from ._options import member_federation, opened, read_text, who
 from ._render import print_json
+from ._writer import mandate_refs, write
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy, Lottery
@@ -48,32 +46,15 @@ def register(app: typer.Typer) -> None:
 # -- helpers ------------------------------------------------------------------------------
 
 
-@contextmanager
-def _opened(home: Path | None) -> Iterator[tuple[Home, Store, Economy, bytes]]:
-    """The home, its store, the economy now, and the co-op this home writes for."""
-    h = open_home(home)
-    with h.open_store() as store:
-        me = identity_of(store, h.author)
-        assert me is not None
-        yield h, store, econview.economy(store), me
-
-
 def _lookup_lottery(eco: Economy, text: str) -> Lottery:
-    try:
-        lid = econview.resolve_id(eco.gov.lotteries.by_id, text, field="lottery",
-                                  what="lottery")
-    except econview.LookupFailed as exc:
-        fail(f"LOTTERY: {exc.message}")
+    lid = resolve_id(eco.gov.lotteries.by_id, text, field="LOTTERY", what="lottery")
     lot = eco.gov.lotteries.get(lid)
     assert lot is not None
     return lot
 
 
 def _coop(store: Store, text: str, option: str) -> bytes:
-    try:
-        return econview.resolve_coop(store, text, field=option)
-    except econview.LookupFailed as exc:
-        fail(f"{option}: {exc.message}")
+    return resolve_coop(store, text, field=option)
 
 
 def _candidate(store: Store, spec: str, where: str) -> dict[str, str]:
@@ -91,12 +72,7 @@ def _pool_file(store: Store, path: Path) -> list[dict[str, str]]:
     """Candidates from a file: CSV rows ``name,coop`` (a header ``name,coop`` is
     skipped), or one ``NAME@COOP`` per line; blank lines and lines starting with #
     are skipped."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        fail(f"--pool-file: cannot read {path}: {exc.strerror}")
-    except UnicodeDecodeError:
-        fail(f"--pool-file: {path} is not UTF-8 text")
+    text = read_text(path, "--pool-file", encoding="utf-8-sig")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     out_: list[dict[str, str]] = []
     if any("," in ln for ln in lines):
@@ -124,14 +100,8 @@ def _names(text: str, option: str) -> list[str]:
     return names
 
 
-def _who(row: dict[str, Any], prefix: str) -> str:
-    name = row.get(f"{prefix}_name")
-    key = row.get(prefix) or ""
-    return f"{name} ({key[:8]})" if name else key[:8]
-
-
 def _person(p: dict[str, Any]) -> str:
-    return f"{p['name']} of {_who(p, 'coop')}"
+    return f"{p['name']} of {who(p, 'coop')}"
 
 
 def _result_lines(doc: dict[str, Any]) -> list[str]:
@@ -157,7 +127,7 @@ def _header(doc: dict[str, Any]) -> None:
             else f"the assembly of {doc['body_name'] or doc['body'][:8]}")
     out.print(f"Lottery {doc['id']}")
     out.print(f"  purpose: {doc['purpose']}  (for {body})")
-    out.print(f"  announced by {_who(doc, 'announcer')} at {format_ts(doc['announced'])}")
+    out.print(f"  announced by {who(doc, 'announcer')} at {format_ts(doc['announced'])}")
     if doc["mode"] == "draw":
         roles = ", ".join(doc["roles"])
         out.print(f"  draw {doc['seats']} seat(s), each with one person per role: {roles}")
@@ -174,14 +144,14 @@ def _header(doc: dict[str, Any]) -> None:
 
 def _beacon_lines(doc: dict[str, Any]) -> None:
     for b in doc["beacons"]:
-        out.print(f"  counted      {b['id']}  {_who(b, 'coop')}  at {format_ts(b['ts'])}")
+        out.print(f"  counted      {b['id']}  {who(b, 'coop')}  at {format_ts(b['ts'])}")
     why = {"repeat": "this co-op already gave a beacon that counts",
            "late": "the draw already had its beacons"}
     for b in doc["not_counted"]:
-        out.print(f"  not counted  {b['id']}  {_who(b, 'coop')}: {b['reason']} "
+        out.print(f"  not counted  {b['id']}  {who(b, 'coop')}: {b['reason']} "
                   f"({why.get(b['reason'], '')})")
     for b in doc["invalid_beacons"]:
-        out.print(f"  invalid      {b['id']}  {_who(b, 'key')}: {b['code']} ({b['detail']})")
+        out.print(f"  invalid      {b['id']}  {who(b, 'key')}: {b['code']} ({b['detail']})")
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -237,18 +207,13 @@ def lottery_announce(
     if groups and (seats != 1 or roles is not None or distinct_coops):
         fail("--groups splits the whole pool: it takes no --seats, --roles or "
              "--distinct-coops")
-    with _opened(home) as (_h, store, eco, me):
+    with opened(home, as_held=True) as (_h, store, eco, me):
         refs: list[bytes] = []
         body: dict[str, Any] = {"purpose": purpose.strip()}
         others = None
         if federation is not None:
-            try:
-                fid = econview.resolve_federation(eco, federation)
-            except econview.LookupFailed as exc:
-                fail(f"--federation: {exc.message}")
-            f = eco.federations[fid]
-            if not f.is_member(me):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            f = member_federation(eco, federation, me)
+            fid = f.id
             body["federation"] = fid.hex()
             refs.append(fid)
             others = len(f.current_members()) - 1
@@ -307,7 +272,7 @@ def lottery_beacon(
 
     Example:  coop lottery beacon 3f2a9c1e
     """
-    with _opened(home) as (_h, store, eco, me):
+    with opened(home, as_held=True) as (_h, store, eco, me):
         lot = _lookup_lottery(eco, lottery)
         if lot.announcer == me:
             fail("your co-op announced this lottery; its seed must come from others")
@@ -321,14 +286,7 @@ def lottery_beacon(
             fail("this lottery is already drawn: a beacon now would not count "
                  f"(coop lottery show {lot.id.hex()[:8]})")
         refs = [lot.id]
-        if mandate is not None:
-            issued = {i: e for i, e in store.state().economic.items()
-                      if e.kind == "mandate.issue"}
-            try:
-                refs.append(econview.resolve_id(issued, mandate, field="mandate",
-                                                what="mandate"))
-            except econview.LookupFailed as exc:
-                fail(f"--mandate: {exc.message}")
+        refs += mandate_refs(store, mandate)
     write(home, passphrase_file, "lottery.beacon", {"lottery": lot.id.hex()}, refs, json_,
           "beacon")
 

@@ -10,31 +10,28 @@ after expiry or recall); a term limit passed is only a warning, as the fold only
 it. Mandates and assignments are named by at least 8 hex characters of their id.
 
 A delegate acting under a mandate adds ``--mandate ID`` to the command that writes
-the entry (``mandate_refs`` below resolves it), so the entry refs the mandate.
+the entry (``mandate_refs`` of cli/_writer.py resolves it), so the entry refs the mandate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Home, Store, now_ms
-from coopledger.node import _econview as econview
-from coopledger.protocol import MANDATE_ACTIONS, METHODS, UNIT_NAME_PATTERN, VERDICTS
+from coopledger.node import Store, now_ms, resolve_id
+from coopledger.protocol import MANDATE_ACTIONS, UNIT_NAME_PATTERN, VERDICTS
 
-from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
+from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, out
 from ._common import parse_time as _parse_time
-from ._govcommon import view, write
+from ._govcommon import view
+from ._options import DAY_MS, NoteOpt, body_of, opened, qty, trimmed, who
 from ._render import print_json
+from ._writer import write
 
 if TYPE_CHECKING:
-    from coopledger.protocol import Assignment, Economy, Federation, Mandate
+    from coopledger.protocol import Assignment, Economy, Mandate
 
-DAY_MS = 86_400_000
 MAX_TITLE = 100
 
 mandate_app = typer.Typer(
@@ -44,16 +41,12 @@ mandate_app = typer.Typer(
 role_app = typer.Typer(
     help="Roles with terms (treasurer, facilitator…): who holds what, until when.\n\n"
          "Example:  coop role list", no_args_is_help=True)
-policy_app = typer.Typer(
-    help="A body's policy: maximum term, term limit, decision method.\n\n"
-         "Example:  coop policy show --federation Riverside", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to ``app``."""
     app.add_typer(mandate_app, name="mandate")
     app.add_typer(role_app, name="role")
-    app.add_typer(policy_app, name="policy")
 
 
 # -- options --------------------------------------------------------------------------
@@ -68,7 +61,6 @@ CoopOpt = Annotated[str | None, typer.Option(
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Judge status at this time: a date, a date-time (UTC unless an offset "
     "is given) or milliseconds. Default: now.")]
-NoteOpt = Annotated[str | None, typer.Option("--note", help="Free text, kept with the entry.")]
 DaysOpt = Annotated[int | None, typer.Option(
     "--days", help="The term in days, counted from the start.")]
 
@@ -76,28 +68,11 @@ DaysOpt = Annotated[int | None, typer.Option(
 # -- helpers --------------------------------------------------------------------------
 
 
-@contextmanager
-def _opened(home: Path | None) -> Iterator[tuple[Home, Store, Economy, bytes]]:
-    """The home, its store, the economy now, and the co-op this home writes for."""
-    h = open_home(home)
-    with h.open_store() as store:
-        yield h, store, econview.economy(store), h.identity
-
-
 def _time(text: str, option: str, *, end: bool = False) -> int:
     """ms from a date, date-time or ms; a bare date as an end (``end``) is the first
     ms after that day, so a term "until 2026-12-31" covers the whole of that day."""
     at = _parse_time(text, option=option, end_of_day=end)
     return at + 1 if end and len(text.strip()) == 10 else at
-
-
-def _text(value: str, option: str, limit: int) -> str:
-    value = value.strip()
-    if not value:
-        fail(f"{option}: must not be empty")
-    if len(value) > limit:
-        fail(f"{option}: at most {limit} characters")
-    return value
 
 
 def _term(start: int, until: str | None, days: int | None, until_opt: str) -> int:
@@ -114,59 +89,19 @@ def _term(start: int, until: str | None, days: int | None, until_opt: str) -> in
     return at
 
 
-def _federation(eco: Economy, text: str, me: bytes) -> Federation:
-    try:
-        fid = econview.resolve_federation(eco, text)
-    except econview.LookupFailed as exc:
-        fail(f"--federation: {exc.message}")
-    f = eco.federations[fid]
-    if not f.is_member(me):
-        fail(f"your co-op is not a member of federation {f.name!r}")
-    return f
-
-
-def _body(eco: Economy, federation: str | None, me: bytes
-          ) -> tuple[bytes, dict[str, Any], list[bytes]]:
-    """(body, the body's ``federation`` field if any, refs)."""
-    if federation is None:
-        return me, {}, []
-    f = _federation(eco, federation, me)
-    return f.id, {"federation": f.id.hex()}, [f.id]
-
-
 def _mandate(eco: Economy, text: str, what: str = "MANDATE") -> Mandate:
-    try:
-        mid = econview.resolve_id(eco.gov.mandates.by_id, text, field="mandate",
-                                  what="mandate")
-    except econview.LookupFailed as exc:
-        fail(f"{what}: {exc.message}")
+    mid = resolve_id(eco.gov.mandates.by_id, text, field=what, what="mandate")
     return eco.gov.mandates.by_id[mid]
 
 
 def _assignment(eco: Economy, text: str) -> Assignment:
-    try:
-        aid = econview.resolve_id(eco.gov.roles.by_id, text, field="assignment",
-                                  what="assignment")
-    except econview.LookupFailed as exc:
-        fail(f"ASSIGNMENT: {exc.message}")
+    aid = resolve_id(eco.gov.roles.by_id, text, field="ASSIGNMENT", what="assignment")
     return eco.gov.roles.by_id[aid]
 
 
 def _issuer_only(md: Mandate, me: bytes, verb: str) -> None:
     if md.issuer != me:
         fail(f"only the co-op that issued this mandate may {verb} it")
-
-
-def mandate_refs(store: Store, text: str | None) -> list[bytes]:
-    """The ``--mandate ID`` of a delegate's command as refs: the id of a held
-    ``mandate.issue`` (at least 8 hex characters). For other commands' modules."""
-    if text is None:
-        return []
-    issued = {i: e for i, e in store.state().economic.items() if e.kind == "mandate.issue"}
-    try:
-        return [econview.resolve_id(issued, text, field="mandate", what="mandate")]
-    except econview.LookupFailed as exc:
-        fail(f"--mandate: {exc.message}")
 
 
 def _action(eco: Economy, spec: str) -> dict[str, str]:
@@ -180,18 +115,13 @@ def _action(eco: Economy, spec: str) -> dict[str, str]:
     if len(parts) == 1:
         return {"do": do}
     if do == "vote" and len(parts) == 2:
-        try:
-            pid = econview.resolve_id(eco.gov.proposals.proposals, parts[1],
-                                      field="allow", what="proposal")
-        except econview.LookupFailed as exc:
-            fail(f"--allow: {exc.message}")
+        pid = resolve_id(eco.gov.proposals.proposals, parts[1], field="--allow",
+                         what="proposal")
         return {"do": do, "proposal": pid.hex()}
     if do == "transfer" and len(parts) == 3:
-        from ._federation import _qty
-
         if not UNIT_NAME_PATTERN.fullmatch(parts[2]):
             fail(f"--allow: {parts[2][:40]!r} is not a unit name (lower-case, like hour)")
-        return {"do": do, "max": str(_qty(parts[1], "--allow")), "unit": parts[2]}
+        return {"do": do, "max": str(qty(parts[1], "--allow")), "unit": parts[2]}
     fail(f"--allow: {spec[:40]!r}: only vote:PROPOSAL and transfer:MAX:UNIT take more")
 
 
@@ -225,11 +155,6 @@ def _term_warning(eco: Economy, body: bytes, issuer: bytes, title: str, delegate
     if runs > limit:
         err.print(f"Warning: this is {delegate}'s term {runs} in a row as {title!r}; the "
                   f"policy allows {limit}. The mandate is valid, and flagged term-limit.")
-
-
-def _who(row: dict[str, Any], prefix: str) -> str:
-    name, key = row.get(f"{prefix}_name"), row.get(prefix) or ""
-    return f"{name} ({key[:8]})" if name else key[:8]
 
 
 def _where(row: dict[str, Any]) -> str:
@@ -287,15 +212,16 @@ def mandate_issue(
     --delegate Ana --key 3f2a9c1e --allow vote --allow transfer:5:hour --days 90
     --scope "Vote for us at Riverside's assemblies." --sunset "Hand over the notes."
     """
-    title_ = _text(title, "--title", MAX_TITLE)
-    delegate_ = _text(delegate, "--delegate", MAX_TITLE)
-    scope_, sunset_ = _text(scope, "--scope", 4000), _text(sunset, "--sunset", 2000)
+    title_ = trimmed(title, "--title", MAX_TITLE, plain=True)
+    delegate_ = trimmed(delegate, "--delegate", MAX_TITLE, plain=True)
+    scope_ = trimmed(scope, "--scope", 4000, plain=True)
+    sunset_ = trimmed(sunset, "--sunset", 2000, plain=True)
     begin = now_ms() if start is None else _time(start, "--start")
     end = _term(begin, expires, days, "--expires")
     if len(allow or ()) > 16:
         fail("--allow: at most 16 actions")
-    with _opened(home) as (_h, store, eco, me):
-        body_id, body, refs = _body(eco, federation, me)
+    with opened(home) as (_h, store, eco, me):
+        body_id, body, refs = body_of(eco, federation, me)
         actions = [_action(eco, a) for a in allow or ()]
         refs += [bytes.fromhex(a["proposal"]) for a in actions if "proposal" in a]
         if key is not None:
@@ -330,7 +256,7 @@ def mandate_renew(
     """
     now = now_ms()
     end = _term(now, expires, days, "--expires")
-    with _opened(home) as (_h, _store, eco, me):
+    with opened(home) as (_h, _store, eco, me):
         md = _mandate(eco, mandate)
         _issuer_only(md, me, "renew")
         status = md.status_at(now)
@@ -361,8 +287,8 @@ def mandate_recall(
 
     Example:  coop mandate recall 3f2a9c1e --reason "The assembly chose another delegate."
     """
-    reason_ = _text(reason, "--reason", 2000)
-    with _opened(home) as (_h, _store, eco, me):
+    reason_ = trimmed(reason, "--reason", 2000, plain=True)
+    with opened(home) as (_h, _store, eco, me):
         md = _mandate(eco, mandate)
         _issuer_only(md, me, "recall")
         if md.recall is not None:
@@ -384,8 +310,8 @@ def mandate_report(
 
     Example:  coop mandate report 3f2a9c1e --text "I voted for the bike, as mandated."
     """
-    report = _text(text, "--text", 8000)
-    with _opened(home) as (_h, _store, eco, me):
+    report = trimmed(text, "--text", 8000, plain=True)
+    with opened(home) as (_h, _store, eco, me):
         md = _mandate(eco, mandate)
         _issuer_only(md, me, "report on")
     write(home, passphrase_file, "mandate.report",
@@ -408,7 +334,7 @@ def mandate_verdict(
     """
     if verdict not in VERDICTS:
         fail(f"VERDICT: one of {', '.join(VERDICTS)}")
-    with _opened(home) as (_h, _store, eco, me):
+    with opened(home) as (_h, _store, eco, me):
         md = _mandate(eco, mandate)
         _issuer_only(md, me, "judge")
         if not md.reports and md.status_at(now_ms()) in ("active", "pending"):
@@ -473,7 +399,7 @@ def mandate_show(
     out.print(f"Mandate {d['id']}  {d['status'].upper()} at {format_ts(d['as_of'])}")
     out.print(f"  {d['title']}: {d['delegate']}"
               f"{'' if not d['key'] else ' (key ' + d['key'][:8] + ')'}")
-    out.print(f"  issued by {_who(d, 'issuer')} for {_where(d)}, term {d['term']} in a row")
+    out.print(f"  issued by {who(d, 'issuer')} for {_where(d)}, term {d['term']} in a row")
     out.print(f"  from {format_ts(d['start'])} until {format_ts(d['expires'])}"
               f" (as issued: {format_ts(d['issued_expires'])})")
     out.print(f"  may: {_actions_text(d['actions'])}")
@@ -494,7 +420,7 @@ def mandate_show(
         out.print("Entries that name it:")
     for e in d["entries"]:
         verdict = "valid" if e["valid"] else f"INVALID {e['code']}: {e['detail']}"
-        out.print(f"  {format_ts(e['ts'])}  {e['kind']:<16} {_who(e, 'key')}  {verdict}")
+        out.print(f"  {format_ts(e['ts'])}  {e['kind']:<16} {who(e, 'key')}  {verdict}")
 
 
 # -- roles ----------------------------------------------------------------------------
@@ -523,13 +449,14 @@ def role_assign(
 
     Example:  coop role assign treasurer --holder Ana --days 365
     """
-    role_, holder_ = _text(role, "ROLE", MAX_TITLE), _text(holder, "--holder", MAX_TITLE)
+    role_ = trimmed(role, "ROLE", MAX_TITLE, plain=True)
+    holder_ = trimmed(holder, "--holder", MAX_TITLE, plain=True)
     begin = now_ms() if start is None else _time(start, "--from")
     end = _term(begin, until, days, "--until")
     if key is not None and (len(key) != 64 or any(c not in "0123456789abcdef" for c in key)):
         fail("--key: 64 lower-case hex characters")
-    with _opened(home) as (_h, _store, eco, me):
-        body_id, body, refs = _body(eco, federation, me)
+    with opened(home) as (_h, _store, eco, me):
+        body_id, body, refs = body_of(eco, federation, me)
         max_days = eco.gov.policy_at(body_id).max_mandate_days
         if end - begin > max_days * DAY_MS:
             fail(f"the term is longer than {max_days} days, the most this body's policy "
@@ -568,7 +495,7 @@ def role_renew(
     """
     now = now_ms()
     end = _term(now, until, days, "--until")
-    with _opened(home) as (_h, _store, eco, me):
+    with opened(home) as (_h, _store, eco, me):
         a = _assignment(eco, assignment)
         _changeable(eco, a, me)
         if end <= a.until_at(now):
@@ -595,7 +522,7 @@ def role_end(
 
     Example:  coop role end 3f2a9c1e --note "Ana stepped down."
     """
-    with _opened(home) as (_h, _store, eco, me):
+    with opened(home) as (_h, _store, eco, me):
         a = _assignment(eco, assignment)
         _changeable(eco, a, me)
     write(home, passphrase_file, "role.end", {"assignment": a.id.hex(), "note": note},
@@ -634,83 +561,3 @@ def role_list(
         out.print("Rotation (terms held, a renewal counts as a term):")
     for r in data["rotation"]:
         out.print(f"  {r['role']}: {r['holder']} {r['terms']}  [{_where(r)}]")
-
-
-# -- policy ---------------------------------------------------------------------------
-
-
-@policy_app.command("set")
-def policy_set(
-    federation: Annotated[str | None, typer.Option(
-        "--federation", help="A federation you founded (name or id prefix); default: "
-        "your co-op's own assembly.")] = None,
-    max_mandate_days: Annotated[int | None, typer.Option(
-        "--max-mandate-days", help="The longest term of a mandate or role, 1 to 1830 days.")
-    ] = None,
-    max_terms: Annotated[int | None, typer.Option(
-        "--max-terms", help="Consecutive terms of one person in one mandate or role before "
-        "it is flagged, 0 to 20 (0: no limit).")] = None,
-    method: Annotated[str | None, typer.Option(
-        "--method", help=f"How decisions are counted: {', '.join(METHODS)}.")] = None,
-    note: NoteOpt = None,
-    json_: JsonOpt = False,
-    passphrase_file: PassFileOpt = None,
-    home: HomeOpt = None,
-) -> None:
-    """Set a body's policy; what you leave out stays as it is now.
-
-    Example:  coop policy set --federation Riverside --max-mandate-days 180 --max-terms 2
-    """
-    if max_mandate_days is not None and not 1 <= max_mandate_days <= 1830:
-        fail("--max-mandate-days: 1 to 1830")
-    if max_terms is not None and not 0 <= max_terms <= 20:
-        fail("--max-terms: 0 to 20")
-    if method is not None and method not in METHODS:
-        fail(f"--method: one of {', '.join(METHODS)}")
-    if max_mandate_days is None and max_terms is None and method is None:
-        fail("give --max-mandate-days, --max-terms or --method")
-    with _opened(home) as (_h, _store, eco, me):
-        body_id, body, refs = _body(eco, federation, me)
-        if federation is not None and eco.federations[body_id].founder != me:
-            fail("only the federation's founder sets its policy (for now)")
-        now = eco.gov.policy_at(body_id).to_value()
-    if max_mandate_days is not None:
-        now["max_mandate_days"] = max_mandate_days
-    if max_terms is not None:
-        now["max_consecutive_terms"] = max_terms
-    if method is not None:
-        now["method"] = method
-    body.update({"policy": now, "note": note})
-    write(home, passphrase_file, "policy.set", body, refs, json_, "policy")
-
-
-@policy_app.command("show")
-def policy_show(
-    federation: Annotated[str | None, typer.Option(
-        "--federation", help="A federation (name or id prefix).")] = None,
-    coop: Annotated[str | None, typer.Option(
-        "--coop", help="A co-op's own assembly (name or key prefix); default: yours.")
-    ] = None,
-    json_: JsonOpt = False,
-    home: HomeOpt = None,
-) -> None:
-    """Show the policy in force for a federation or a co-op's assembly.
-
-    Example:  coop policy show --federation Riverside
-    """
-    d = view(home, "policy", {"federation": federation, "coop": coop})
-    if json_:
-        print_json(d)
-        return
-    p = d["policy"]
-    who = (f"federation {d['body_name']}" if d["body_kind"] == "federation"
-           else f"the assembly of {d['body_name'] or d['body'][:8]}")
-    out.print(f"Policy of {who}{' (the defaults: never set)' if d['default'] else ''}")
-    out.print(f"  longest mandate or role term: {p['max_mandate_days']} days")
-    terms = p["max_consecutive_terms"]
-    out.print(f"  consecutive terms before a flag: {terms or 'no limit'}")
-    out.print(f"  decision method: {p['method']}")
-    for h in d["history"]:
-        out.print(f"  set {format_ts(h['eff'])}: {h['policy']['max_mandate_days']} days, "
-                  f"{h['policy']['max_consecutive_terms'] or 'no'} term limit, "
-                  f"{h['policy']['method']}")

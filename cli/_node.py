@@ -104,7 +104,7 @@ def start(
                   "anyone who can reach it still needs the token")
     key = unlock(h, passphrase_file)
     try:
-        from coopledger.node._daemon import run_node
+        from coopledger.node import run_node  # loads libp2p: only here
     except ModuleNotFoundError as exc:
         if exc.name != "coopledger.node._daemon":
             raise

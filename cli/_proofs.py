@@ -15,14 +15,14 @@ from typing import Annotated, Any
 
 import typer
 
-from coopledger.node._checkpoints import entry_by_id
-from coopledger.node._econview import LookupFailed
+from coopledger.node import entry_by_id
 from coopledger.protocol import MAX_PROOF_BYTES, ProofError, check_proof
 from coopledger.protocol import dump_proof as dumps
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
-from ._govcommon import view, write
+from ._govcommon import view
 from ._render import print_json
+from ._writer import write
 
 checkpoint_app = typer.Typer(
     help="Signed checkpoints of this co-op's log (size and Merkle root), and witnesses.\n\n"
@@ -74,10 +74,7 @@ def checkpoint_cosign(
     """
     h = open_home(home)
     with h.open_store() as store:
-        try:
-            cp = entry_by_id(store, checkpoint, "checkpoint", kind="checkpoint")
-        except LookupFailed as exc:
-            fail(f"checkpoint: {exc.message}")
+        cp = entry_by_id(store, checkpoint, "checkpoint", kind="checkpoint")
         if h.author is not None and cp.author == h.author:
             fail("a co-op does not witness its own log")
     write(home, passphrase_file, "checkpoint.cosign", {"checkpoint": cp.id.hex()},

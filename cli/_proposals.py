@@ -17,25 +17,35 @@ from __future__ import annotations
 
 import datetime
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from coopledger.node import Store, now_ms
-from coopledger.node import _econview as econview
-from coopledger.node import _govview_proposals as views
+from coopledger.node import (
+    Store,
+    now_ms,
+    resolve_cascade,
+    resolve_coop,
+    resolve_proposal,
+)
 from coopledger.protocol import MAX_REFS, OUTCOMES, STANCES, counted_positions, tally
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, out
-from ._govcommon import coop_label as _name
-from ._govcommon import economy as _economy
-from ._govcommon import lookup as _lookup
-from ._govcommon import view, write
-from ._mandates import mandate_refs
-from ._render import print_json
+from ._govcommon import view
+from ._options import (
+    NoteOpt,
+    coop_label,
+    member_federation,
+    name_or_key,
+    opened,
+    read_text,
+    trimmed,
+)
+from ._options import lookup as _lookup
+from ._render import print_json, table
+from ._writer import mandate_refs, write
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy, Lottery, Proposal
@@ -52,7 +62,6 @@ CoopFilter = Annotated[str | None, typer.Option(
     "only what this co-op recorded there.")]
 SearchOpt = Annotated[str | None, typer.Option(
     "--search", help="Words that must all appear (any case) in the title, summary or text.")]
-NoteOpt = Annotated[str | None, typer.Option("--note", help="Free text, kept with the entry.")]
 TextOpt = Annotated[str | None, typer.Option("--text", help="The text, in plain language.")]
 TextFileOpt = Annotated[Path | None, typer.Option(
     "--text-file", help="A UTF-8 file holding the text (- reads standard input).")]
@@ -107,14 +116,8 @@ def _text(text: str | None, text_file: Path | None, option: str = "--text") -> s
     return text.strip()
 
 
-def _nonempty(value: str, option: str) -> str:
-    if not value.strip():
-        raise typer.BadParameter("must not be empty", param_hint=option)
-    return value.strip()
-
-
 def _proposal(eco: Economy, text: str) -> Proposal:
-    pid = _lookup(lambda: views.resolve_proposal(eco, text), "PROPOSAL")
+    pid = _lookup(lambda: resolve_proposal(eco, text), "PROPOSAL")
     return eco.gov.proposals.proposals[pid]
 
 
@@ -124,7 +127,7 @@ def _speaks_for(store: Store, eco: Economy, p: Proposal, me: bytes, what: str) -
     if p.federation is None:
         if p.body != me:
             fail(f"proposal {p.id[:4].hex()} is for the own assembly of "
-                 f"{_name(store, p.body)}: only that co-op records its {what}")
+                 f"{coop_label(store, p.body)}: only that co-op records its {what}")
         return
     f = eco.federations[p.federation]
     if not f.is_member(me):
@@ -150,26 +153,9 @@ def _me_in(lot: Lottery, me: bytes) -> list[int]:
         i for i, g in enumerate(draw.groups) if any(c.coop == me for c in g)]
 
 
-def _table(title: str, rows: list[dict[str, Any]],
-           columns: Sequence[tuple[str, Callable[[dict[str, Any]], object]]]) -> None:
-    if not rows:
-        out.print(f"{title}: none")
-        return
-    t = Table(title=title, title_justify="left")
-    for header, _ in columns:
-        t.add_column(header)
-    for row in rows:
-        t.add_row(*("-" if (v := get(row)) is None else str(v) for _, get in columns))
-    out.print(t)
-
-
 def _body_label(row: dict[str, Any]) -> str:
     name = row.get("body_name") or str(row["body"])[:8]
     return f"{name} (assembly)" if row["body_kind"] == "coop" else str(name)
-
-
-def _who(row: dict[str, Any], prefix: str) -> str:
-    return str(row.get(f"{prefix}_name") or str(row[prefix])[:8])
 
 
 def _params(**kw: str | None) -> dict[str, str | None]:
@@ -204,9 +190,9 @@ def proposal_create(
     Example:  coop proposal create --title "Buy a cargo bike" --text "One bike for
     deliveries, up to 3000 EUR."
     """
-    body: dict[str, Any] = {"title": _nonempty(title, "--title"),
+    body: dict[str, Any] = {"title": trimmed(title, "--title"),
                             "text": _text(text, text_file), "note": note}
-    options = [_nonempty(o, "--option") for o in option or ()]
+    options = [trimmed(o, "--option") for o in option or ()]
     if options:
         if len(options) < 2 or len(options) > 20 or len(set(options)) != len(options):
             raise typer.BadParameter("give 2 to 20 different options", param_hint="--option")
@@ -215,18 +201,16 @@ def proposal_create(
         raise typer.BadParameter("a draft names both --cascade and --group",
                                  param_hint="--cascade" if cascade is None else "--group")
     refs: list[bytes] = []
-    with _economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         me, where = h.identity, h.identity
         if federation is not None:
-            fid = _lookup(lambda: econview.resolve_federation(eco, federation), "--federation")
-            f = eco.federations[fid]
-            if not f.is_member(me):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            f = member_federation(eco, federation, me)
+            fid = f.id
             body["federation"], where = fid.hex(), fid
             refs.append(fid)
         if cascade is not None and group is not None:
             lot = eco.gov.lotteries.by_id[_lookup(
-                lambda: views.resolve_cascade(eco, cascade), "--cascade")]
+                lambda: resolve_cascade(eco, cascade), "--cascade")]
             if lot.body != where:
                 fail("--cascade: the cascade belongs to another body (give the same "
                      "--federation as its lottery, or none for your assembly's)")
@@ -263,7 +247,7 @@ def proposal_amend(
     Example:  coop proposal amend 3f2a9c1e --text "Two bikes, shared with Bakery."
     """
     new = _text(text, text_file)
-    with _economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         me, p = h.identity, _proposal(eco, proposal)
         if p.decision is not None:
             fail(f"proposal {p.id[:4].hex()} was already decided ({p.decision.outcome})")
@@ -310,7 +294,7 @@ def proposal_position(
     """
     if stance not in STANCES:
         raise typer.BadParameter(f"must be one of {', '.join(STANCES)}", param_hint="--stance")
-    with _economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         p = _proposal(eco, proposal)
         _speaks_for(store, eco, p, h.identity, "positions")
         ranking = [_option(p, r, "--rank") for r in rank or ()]
@@ -350,7 +334,7 @@ def proposal_decide(
     if outcome is not None and outcome not in OUTCOMES:
         raise typer.BadParameter(f"must be one of {', '.join(OUTCOMES)}",
                                  param_hint="--outcome")
-    with _economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         me, p = h.identity, _proposal(eco, proposal)
         if p.decision is not None:
             fail(f"proposal {p.id[:4].hex()} was already decided ({p.decision.outcome})")
@@ -387,7 +371,7 @@ def proposal_decide(
         counted = [pos.id for pos in counted_positions(p)]
         refs = [p.id, *sorted(counted)[:MAX_REFS - 1]]
     body: dict[str, Any] = {"proposal": p.id.hex(), "outcome": outcome,
-                            "summary": _nonempty(summary, "--summary"), "option": chosen,
+                            "summary": trimmed(summary, "--summary"), "option": chosen,
                             "note": note}
     write(home, passphrase_file, "decision", body, refs, json_, "decision")
 
@@ -407,7 +391,7 @@ def proposal_show(
         print_json(d)
         return
     out.print(f"{d['title']}  ({_body_label(d)}, proposal {d['id'][:8]})")
-    out.print(f"Proposed by {_who(d, 'proposer')} on {format_ts(d['ts'])}; "
+    out.print(f"Proposed by {name_or_key(d, 'proposer')} on {format_ts(d['ts'])}; "
               f"status: {d['status']}")
     if d["cascade"]:
         out.print(f"Draft of group {d['group']} in cascade {d['cascade'][:8]}")
@@ -419,9 +403,9 @@ def proposal_show(
         out.print(f"  {line}")
     for a in d["amendments"]:
         group = "" if a["group"] is None else f", group {a['group']}"
-        out.print(f"Amended by {_who(a, 'by')}{group} on {format_ts(a['ts'])}")
-    _table(f"{len(d['positions'])} positions", d["positions"], [
-        ("coop", lambda r: _who(r, "coop")), ("member", lambda r: r["member"]),
+        out.print(f"Amended by {name_or_key(a, 'by')}{group} on {format_ts(a['ts'])}")
+    table(f"{len(d['positions'])} positions", d["positions"], [
+        ("coop", lambda r: name_or_key(r, "coop")), ("member", lambda r: r["member"]),
         ("stance", lambda r: r["stance"]),
         ("ranking", lambda r: ", ".join(d["options"][i] for i in r["ranking"]) or None),
         ("status", lambda r: r["status"]), ("reason", lambda r: r["reason"])])
@@ -438,13 +422,13 @@ def proposal_show(
         out.print("Not decided yet (the count above is what the method says now).")
     else:
         which = "" if dec["option_name"] is None else f" ({dec['option_name']})"
-        out.print(f"Decision: {dec['outcome']}{which} by {_who(dec, 'by')} on "
+        out.print(f"Decision: {dec['outcome']}{which} by {name_or_key(dec, 'by')} on "
                   f"{format_ts(dec['ts'])}")
         out.print(f"  {dec['summary']}")
     for f in d["flags"]:
         out.print(f"Flagged {f['code']}: {f['detail']}")
     for r in d["refused"]:
-        out.print(f"Refused {r['kind']} {r['id'][:8]} by {_who(r, 'key')}: {r['code']} "
+        out.print(f"Refused {r['kind']} {r['id'][:8]} by {name_or_key(r, 'key')}: {r['code']} "
                   f"({r['detail']})")
 
 
@@ -465,9 +449,9 @@ def proposal_list(
     if json_:
         print_json(d)
         return
-    _table(f"{len(d['proposals'])} proposals", d["proposals"], [
+    table(f"{len(d['proposals'])} proposals", d["proposals"], [
         ("id", lambda r: r["id"][:8]), ("title", lambda r: r["title"]),
-        ("body", _body_label), ("proposer", lambda r: _who(r, "proposer")),
+        ("body", _body_label), ("proposer", lambda r: name_or_key(r, "proposer")),
         ("status", lambda r: r["status"]), ("positions", lambda r: r["positions"]),
         ("count", lambda r: None if r["count"] is None
          else f"{r['count']['method']}: {r['count']['outcome']}")])
@@ -524,7 +508,7 @@ def minutes_add(
     Example:  coop minutes add --title "General assembly" --text-file minutes.md
     --date 2026-11-20
     """
-    body: dict[str, Any] = {"title": _nonempty(title, "--title"),
+    body: dict[str, Any] = {"title": trimmed(title, "--title"),
                             "text": _text(text, text_file)}
     try:
         body["date"] = (_today() if date is None
@@ -533,11 +517,8 @@ def minutes_add(
         raise typer.BadParameter("expected a date YYYY-MM-DD", param_hint="--date") from None
     refs: list[bytes] = []
     if federation is not None:
-        with _economy(home) as (h, _store, eco):
-            fid = _lookup(lambda: econview.resolve_federation(eco, federation), "--federation")
-            f = eco.federations[fid]
-            if not f.is_member(h.identity):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+        with opened(home) as (h, _store, eco, _me):
+            fid = member_federation(eco, federation, h.identity).id
         body["federation"] = fid.hex()
         refs.append(fid)
     write(home, passphrase_file, "minutes", body, refs, json_, "minutes")
@@ -562,7 +543,7 @@ def minutes_list(
     if not d["minutes"]:
         out.print("No minutes" + (f" match {search!r}" if search else "") + ".")
     for r in d["minutes"]:
-        out.print(f"{r['date']}  {_body_label(r)}: {r['title']}  (by {_who(r, 'by')}, "
+        out.print(f"{r['date']}  {_body_label(r)}: {r['title']}  (by {name_or_key(r, 'by')}, "
                   f"{r['id'][:8]})")
         for line in r["text"].splitlines():
             out.print(f"    {line}")
@@ -575,23 +556,15 @@ def _candidates(store: Store, specs: Sequence[str], pool_file: Path | None
                 ) -> list[dict[str, str]]:
     lines = list(specs)
     if pool_file is not None:
-        try:
-            lines += [ln for ln in pool_file.read_text(encoding="utf-8").splitlines()
-                      if ln.strip() and not ln.lstrip().startswith("#")]
-        except OSError as exc:
-            fail(f"--pool-file: cannot read {pool_file}: {exc.strerror}")
-        except UnicodeDecodeError:
-            fail(f"--pool-file: {pool_file} is not UTF-8 text")
+        lines += [ln for ln in read_text(pool_file, "--pool-file").splitlines()
+                  if ln.strip() and not ln.lstrip().startswith("#")]
     pool, seen = [], set()
     for spec in lines:
         name, sep, coop = spec.strip().rpartition("@")
         if not sep or not name.strip() or not coop.strip():
             raise typer.BadParameter(f"expected NAME@COOP, e.g. Ana@Garden, not "
                                      f"{spec[:60]!r}", param_hint="--candidate")
-        try:
-            key = econview.resolve_coop(store, coop, field="--candidate")
-        except econview.LookupFailed as exc:
-            fail(f"--candidate: {exc.message}")
+        key = resolve_coop(store, coop, field="--candidate")
         pair = (name.strip(), key.hex())
         if pair in seen:
             fail(f"--candidate: {name.strip()[:60]}@{coop.strip()[:20]} is listed twice")
@@ -628,16 +601,13 @@ def cascade_start(
     """
     if not 1 <= beacons <= 16:
         raise typer.BadParameter("1 to 16", param_hint="--beacons")
-    body: dict[str, Any] = {"purpose": _nonempty(purpose, "--purpose"), "seats": 1,
+    body: dict[str, Any] = {"purpose": trimmed(purpose, "--purpose"), "seats": 1,
                             "beacons": beacons, "mode": "groups", "note": note}
     refs: list[bytes] = []
-    with _economy(home) as (h, store, eco):
+    with opened(home) as (h, store, eco, _me):
         body["pool"] = _candidates(store, candidate or [], pool_file)
         if federation is not None:
-            fid = _lookup(lambda: econview.resolve_federation(eco, federation), "--federation")
-            f = eco.federations[fid]
-            if not f.is_member(h.identity):
-                fail(f"your co-op is not a member of federation {f.name!r}")
+            fid = member_federation(eco, federation, h.identity).id
             body["federation"] = fid.hex()
             refs.append(fid)
     write(home, passphrase_file, "lottery.announce", body, refs, json_, "cascade")
@@ -667,7 +637,7 @@ def cascade_status(
                   f"beacons; {d['people']} people wait to be split into groups.")
         return
     for g in d["groups"]:
-        people = ", ".join(f"{p['name']} ({_who(p, 'coop')})" for p in g["people"])
+        people = ", ".join(f"{p['name']} ({name_or_key(p, 'coop')})" for p in g["people"])
         out.print(f"Group {g['group']}: {people}")
         if not g["drafts"]:
             out.print("    no draft yet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -184,3 +184,20 @@ def print_state(state: LedgerState, held: Mapping[bytes, int],
             out.print(t)
     as_of = "all held entries" if state.as_of is None else f"as of {format_ts(state.as_of)}"
     out.print(f"\nstate_hash {state.state_hash()}  ({as_of})")
+
+
+def table(title: str, rows: list[dict[str, Any]],
+          columns: Sequence[tuple[str, Callable[[dict[str, Any]], object]]],
+          right: Sequence[str] = ()) -> None:
+    """Print ``rows`` of a view as a table titled ``title`` ("TITLE: none" when there is
+    no row): one column per (header, value of a row), None shown as "-"; the headers in
+    ``right`` are right-aligned."""
+    if not rows:
+        out.print(f"{title}: none")
+        return
+    t = Table(title=title, title_justify="left")
+    for header, _ in columns:
+        t.add_column(header, justify="right" if header in right else "left")
+    for row in rows:
+        t.add_row(*("-" if (v := get(row)) is None else str(v) for _, get in columns))
+    out.print(t)

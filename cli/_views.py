@@ -27,8 +27,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
-from coopledger.node._views import AS_OF, FLAG, LookupFailed, View
-from coopledger.node._views_table import VIEWS, answer
+from coopledger.node import AS_OF, FLAG, VIEWS, LookupFailed, View, answer
 
 from ._client import ApiFailure, running_node
 from ._common import HomeOpt, JsonOpt, fail, open_home, out, parse_time, print_csv

@@ -386,7 +386,7 @@ def test_state_as_of(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     clock = Clock("2026-11-01T09:00:00+00:00", "2026-11-02T17:30:00+00:00",
                   "2026-11-05T08:00:00+00:00")
     monkeypatch.setattr("coopledger.node._home.now_ms", clock)
-    monkeypatch.setattr("coopledger.cli._app.now_ms", clock)
+    monkeypatch.setattr("coopledger.cli._writer.now_ms", clock)
     home = tmp_path / "garden"
     ok(run("init", "--name", "Hillside Garden", "--home", home))
     ok(run(*LABOR, "--home", home))
@@ -602,7 +602,7 @@ def test_bundle_export_refuses_to_overwrite(run: Run, garden: Path, tmp_path: Pa
 def test_bundle_export_since(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock("2026-10-30T12:00:00+00:00", "2026-11-01T00:00:00+00:00")
     monkeypatch.setattr("coopledger.node._home.now_ms", clock)
-    monkeypatch.setattr("coopledger.cli._app.now_ms", clock)
+    monkeypatch.setattr("coopledger.cli._writer.now_ms", clock)
     home = tmp_path / "garden"
     ok(run("init", "--name", "Hillside Garden", "--home", home))
     ok(run(*LABOR, "--home", home))

@@ -11,7 +11,7 @@ import pytest
 from cli_support import BuildOnce, Run, ok, this_month, user_error
 from fake_node import serving
 
-from coopledger.cli import _federation
+from coopledger.cli import _transfer
 from coopledger.cli._federation import default_rules
 from coopledger.node import Home
 from coopledger.protocol.commons import DEFAULT_RULES
@@ -196,7 +196,7 @@ def test_an_expired_offer_cannot_be_accepted(run: Run, fed: dict[str, Any],
     later = e["body"]["expires"] + 1
     listed = ok(run("transfer", "list", "--as-of", later, "--json", "--home", bakery)).json()
     assert listed["transfers"][0]["status"] == "lapsed"
-    monkeypatch.setattr(_federation, "now_ms", lambda: later)  # two hours on
+    monkeypatch.setattr(_transfer, "now_ms", lambda: later)  # two hours on
     user_error(run("transfer", "accept", e["id"][:8], "--home", bakery), 1, "expired at")
     ok(run("transfer", "decline", e["id"][:8], "--home", bakery))
 
