@@ -111,6 +111,7 @@ def test_the_cli_reference_in_docs_is_current() -> None:
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "cli_reference.py"
+    # A deadline only: the script runs every command's --help, ~30 s on a busy machine.
     result = subprocess.run([sys.executable, str(script), "--check"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_support import Run, ok
+from cli_support import Run, ok, this_month
 from fake_node import serving
 
 from coopledger.node import Home
@@ -246,10 +246,7 @@ def test_posting_shows_a_real_federations_transfers_and_balances(run: Run, garde
     carry(garden, bakery)
     ok(run("transfer", "accept", offer, "--home", bakery))
     carry(bakery, garden)
-    import datetime
-
-    month = datetime.datetime.now(datetime.UTC).strftime("%Y-%m")
-    html = ok(run("posting", "--month", month, "--home", garden)).out
+    html = ok(run("posting", "--month", this_month(), "--home", garden)).out
     assert "<h2>Federation Riverside</h2>" in html
     assert ("<td>paid to</td><td>Corner &lt;Bakery&gt;</td><td>5 hour</td>"
             "<td>oven &lt;repair&gt;</td><td>accepted</td>") in html

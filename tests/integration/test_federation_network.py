@@ -82,7 +82,7 @@ def test_three_coops_federate_trade_and_agree(coops: dict[str, Daemon]) -> None:
                  "--until", "2099-12-31")["id"]
     s_req = cj(bakery, "surplus", "request", "--federation", "Riverside", "--item", "Drill",
                "--quantity", "2", "--unit", "item", "--until", "2099-12-31")["id"]
-    month = datetime.date.today().strftime("%Y-%m")
+    month = datetime.datetime.now(datetime.UTC).strftime("%Y-%m")  # periods are UTC months
 
     def garden_sees_both() -> bool:
         board = cj(garden, "surplus", "board", "--federation", "Riverside")
