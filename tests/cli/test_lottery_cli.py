@@ -5,6 +5,7 @@ redo the draw by hand from what `verify` prints."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 from pathlib import Path
@@ -15,7 +16,7 @@ from cli_support import BuildOnce, Run, ok, user_error
 from fake_node import serving
 
 from coopledger.node import Home
-from coopledger.node import _govview as govview
+from coopledger.node import _views_table as views_table
 from coopledger.protocol.commons import verify
 
 
@@ -216,15 +217,14 @@ def test_verify_of_a_waiting_lottery_and_a_tampered_view(
         "recomputed_here"] is None
     drawn = drawn_lottery(run, fed, tmp_path)
     # A view that lies about the picks (a node one should not trust) is caught.
-    real = govview.VIEWS["lottery"]
+    real = views_table.VIEWS["lottery"]
 
     def lying(store: Any, params: Any, me: Any) -> dict[str, Any]:
         doc = real.fn(store, params, me)
         doc["steps"]["picks"][0]["index"] = (doc["steps"]["picks"][0]["index"] + 1) % 5
         return doc
 
-    monkeypatch.setitem(govview.VIEWS, "lottery", govview.GovView(real.path, lying,
-                                                                   real.summary))
+    monkeypatch.setitem(views_table.VIEWS, "lottery", dataclasses.replace(real, fn=lying))
     r = run("lottery", "verify", drawn[:8], "--home", garden)
     assert r.code == 1 and "DIFFERS" in r.err
     assert run("lottery", "verify", drawn[:8], "--json", "--home", garden).code == 1

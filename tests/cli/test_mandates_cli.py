@@ -15,7 +15,7 @@ from cli_support import BuildOnce, Run, ok, user_error
 from fake_node import serving
 
 from coopledger.node import Home
-from coopledger.node import _govview as govview
+from coopledger.node import _views_table as views_table
 
 DAY = 86_400_000
 
@@ -249,11 +249,11 @@ def test_views_are_the_same_through_a_running_node(run: Run, homes: dict[str, An
     h = Home.open(garden)
     with h.open_store() as store:
         offline = {
-            "mandates": govview.answer(store, "mandates", {"as_of": "1"}, me=h.author),
-            "mandate": govview.answer(store, "mandate", {"mandate": mid, "as_of": "1"},
+            "mandates": views_table.answer(store, "mandates", {"as_of": "1"}, me=h.author),
+            "mandate": views_table.answer(store, "mandate", {"mandate": mid, "as_of": "1"},
                                       me=h.author),
-            "roles": govview.answer(store, "roles", {"as_of": "1"}, me=h.author),
-            "policy": govview.answer(store, "policy", {}, me=h.author),
+            "roles": views_table.answer(store, "roles", {"as_of": "1"}, me=h.author),
+            "policy": views_table.answer(store, "policy", {}, me=h.author),
         }
     with serving(garden) as node:
         assert ok(run("mandate", "list", "--as-of", "1", "--json", "--home", garden)
