@@ -13,7 +13,6 @@ name); co-ops by name or key prefix.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,17 +20,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from coopledger.node import (
-    LookupFailed,
     Store,
-    econ_answer,
     now_ms,
     resolve_coop,
     resolve_federation,
 )
 
-from ._client import ApiFailure, running_node
-from ._common import fail, open_home, parse_time
+from ._common import fail, parse_time
 from ._options import DAY_MS, coop_label, opened, qty
+from ._views import fetch
 
 if TYPE_CHECKING:
     from coopledger.protocol import Economy, Federation
@@ -139,30 +136,7 @@ def checked_amount(f: Federation, amount: str, unit: str, option: str = "--amoun
 
 # -- views: through the node when one runs, else here ------------------------------------
 
-_OPTION = {"federation": "--federation", "coop": "--coop", "as_of": "--as-of",
-           "period": "--period", "open": "--open"}
-
-
 def econ_view(home: Path | None, view: str, params: dict[str, str | None]) -> dict[str, Any]:
-    query = {k: v for k, v in params.items() if v is not None}
-    h = open_home(home)
-    client = running_node(h.path)
-    if client is not None:
-        path = "/v1/federations" if view == "federations" else f"/v1/{view}"
-        if view == "federation":
-            path = "/v1/federations/" + urllib.parse.quote(query.pop("federation"), safe="")
-        if query:
-            path += "?" + urllib.parse.urlencode(query)
-        try:
-            data: dict[str, Any] = client.get(path)
-        except ApiFailure as exc:
-            if exc.field:
-                msg = exc.message.removeprefix(f"{exc.field}: ")
-                fail(f"{_OPTION.get(exc.field, exc.field)}: {msg}")
-            raise
-        return data
-    with h.open_store() as store:
-        try:
-            return econ_answer(store, view, query, me=h.author)
-        except LookupFailed as exc:
-            fail(f"{_OPTION.get(exc.field, exc.field)}: {exc.message}")
+    """An economy view of the one view table: cli/_views.fetch, the fetcher of every
+    view (kept under this name for the economy's commands)."""
+    return fetch(home, view, params)

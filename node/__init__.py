@@ -85,7 +85,6 @@ from . import _auditrun, _blocks, _econview, _posting, _tabular, _valueflows  # 
 
 audit_default_as_of = _auditrun.default_as_of
 BlockKind = _blocks.Kind
-econ_answer = _econview.answer
 applied_entries = _econview.applied
 check_posting_month = _posting.check_month
 posting_html = _posting.render_html
