@@ -200,7 +200,7 @@ def _applied(store: Any, state: LedgerState, coop: bytes, kinds: Iterable[str] |
     return out
 
 
-def _who(state: LedgerState, author: str | None, own: bytes) -> bytes:
+def _coop_of(state: LedgerState, author: str | None, own: bytes) -> bytes:
     """The co-op named by --author (any of its keys names it), else this home's."""
     key = resolve_author(state, author) if author else own
     return state.economy().gov.ids.identity_of(key)
@@ -223,7 +223,7 @@ def export_csv(
     h = open_home(home)
     with h.open_store() as store:
         state = store.state()
-        who = _who(state, author, h.identity)
+        who = _coop_of(state, author, h.identity)
         held = _applied(store, state, who, [kind])
     print_csv(csv_rows(kind, (e.body for e in held)), columns(kind))
 
@@ -246,7 +246,7 @@ def export_valueflows(
     h = open_home(home)
     with h.open_store() as store:
         state = store.state()
-        who = _who(state, author, h.identity)
+        who = _coop_of(state, author, h.identity)
         held = _applied(store, state, who, ("labor", "material", "energy", "goods"))
     st = state.authors.get(who)
     text = dumps(document(who, st.name if st else None, held))
@@ -298,7 +298,7 @@ def posting(
     h = open_home(home)
     with h.open_store() as store:
         state = store.state()
-        who = _who(state, author, h.identity)
+        who = _coop_of(state, author, h.identity)
         held = _applied(store, state, who, None)
     names = {a: st.name for a, st in state.authors.items()}
     page = render_html(build_posting(state, who, month, held, names))

@@ -1,4 +1,4 @@
-"""`coop need declare|met` and `coop log outside` (issue 4, SPEC §12.5,
+"""`coop need declare|met` and `coop log outside` (issue 4, SPEC §12.7,
 docs/federations.md): a co-op's needs, where they were met, and its members' wage work
 outside co-ops: what the sovereignty metrics (`coop metrics`) are computed from.
 

@@ -7,6 +7,7 @@
     read_text(path, option)         a UTF-8 file given by an option, or one line why not
     as_of_ms(text)                  ``--as-of`` as the ms text a view takes
     opened(home)                    (home, store, economy now, the co-op it writes for)
+    lookup(fn, option)              fn(), a LookupFailed told as "OPTION: message"
     member_federation(eco, text, me)  a federation this home's co-op is a member of
     body_of(eco, federation, me)    the co-op's assembly, or a federation it is in
     coop_label(store, coop)         "Name (1a2b3c4d)", for messages

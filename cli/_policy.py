@@ -1,4 +1,4 @@
-"""A body's policy on the command line (SPEC §13.5, docs/mandates.md): `coop policy
+"""A body's policy on the command line (SPEC §13.3, docs/mandates.md): `coop policy
 set|show`: the longest term of a mandate or role, the consecutive terms before a term
 limit is flagged, and how decisions are counted, for a co-op's assembly or a
 federation.

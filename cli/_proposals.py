@@ -40,6 +40,7 @@ from ._options import (
     member_federation,
     name_or_key,
     opened,
+    parse_day,
     read_text,
     trimmed,
 )
@@ -98,7 +99,7 @@ def register(app: typer.Typer) -> None:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _text(text: str | None, text_file: Path | None, option: str = "--text") -> str:
+def _long_text(text: str | None, text_file: Path | None, option: str = "--text") -> str:
     if (text is None) == (text_file is None):
         raise typer.BadParameter(f"give the text as {option} TEXT or {option}-file FILE",
                                  param_hint=option)
@@ -191,7 +192,7 @@ def proposal_create(
     deliveries, up to 3000 EUR."
     """
     body: dict[str, Any] = {"title": trimmed(title, "--title"),
-                            "text": _text(text, text_file), "note": note}
+                            "text": _long_text(text, text_file), "note": note}
     options = [trimmed(o, "--option") for o in option or ()]
     if options:
         if len(options) < 2 or len(options) > 20 or len(set(options)) != len(options):
@@ -246,7 +247,7 @@ def proposal_amend(
 
     Example:  coop proposal amend 3f2a9c1e --text "Two bikes, shared with Bakery."
     """
-    new = _text(text, text_file)
+    new = _long_text(text, text_file)
     with opened(home) as (h, store, eco, _me):
         me, p = h.identity, _proposal(eco, proposal)
         if p.decision is not None:
@@ -509,12 +510,8 @@ def minutes_add(
     --date 2026-11-20
     """
     body: dict[str, Any] = {"title": trimmed(title, "--title"),
-                            "text": _text(text, text_file)}
-    try:
-        body["date"] = (_today() if date is None
-                        else datetime.date.fromisoformat(date.strip()).isoformat())
-    except ValueError:
-        raise typer.BadParameter("expected a date YYYY-MM-DD", param_hint="--date") from None
+                            "text": _long_text(text, text_file)}
+    body["date"] = _today() if date is None else parse_day(date, "--date")
     refs: list[bytes] = []
     if federation is not None:
         with opened(home) as (h, _store, eco, _me):

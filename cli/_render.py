@@ -7,13 +7,22 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from coopledger.node import jsonable
 from coopledger.protocol import AuthorState, Entry, LedgerState, Quantity, is_known_kind
 
-from ._common import format_ts, out
+from ._common import err, format_ts, out
 
 
 def print_json(value: Any) -> None:
@@ -201,3 +210,11 @@ def table(title: str, rows: list[dict[str, Any]],
     for row in rows:
         t.add_row(*("-" if (v := get(row)) is None else str(v) for _, get in columns))
     out.print(t)
+
+
+def progress(total: int | None, label: str, *, bytes_: bool) -> Progress:
+    """A progress bar on stderr (only when it is a terminal): bytes, else items."""
+    cols: list[Any] = [TextColumn(label), BarColumn()]
+    cols += [DownloadColumn(), TransferSpeedColumn()] if bytes_ else [MofNCompleteColumn()]
+    cols.append(TimeRemainingColumn())
+    return Progress(*cols, console=err, transient=True, disable=not err.is_terminal)

@@ -1,4 +1,4 @@
-"""`coop surplus offer|request|board` and `coop sprint allocate` (issue 4, SPEC §12.3,
+"""`coop surplus offer|request|board` and `coop sprint allocate` (issue 4, SPEC §12.4,
 docs/federations.md): the federation's board of surplus goods, tools and labour, and
 the monthly sprints that allocate an offer to a request.
 

@@ -1,4 +1,4 @@
-"""`coop transfer offer|accept|decline|list` (issue 4, SPEC §12.2, docs/federations.md):
+"""`coop transfer offer|accept|decline|list` (issue 4, SPEC §12.4, docs/federations.md):
 mutual-credit transfers and goods in kind between member co-ops of a federation.
 
 An offer reserves its amount until the receiver accepts or declines it, or it lapses.

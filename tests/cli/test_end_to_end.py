@@ -308,7 +308,7 @@ def test_a_bug_still_shows_a_traceback(run: Run, garden: Path,
     def broken(*args: object, **kw: object) -> None:
         raise RuntimeError("a bug in coop verify")
 
-    monkeypatch.setattr("coopledger.cli._app.check_store", broken)
+    monkeypatch.setattr("coopledger.cli._ledger.check_store", broken)
     with pytest.raises(RuntimeError, match="a bug in coop verify"):
         run("verify", "--home", garden)
 
@@ -317,7 +317,7 @@ def test_ctrl_c_exits_130(run: Run, garden: Path, monkeypatch: pytest.MonkeyPatc
     def interrupted(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("coopledger.cli._app.check_store", interrupted)
+    monkeypatch.setattr("coopledger.cli._ledger.check_store", interrupted)
     r = run("verify", "--home", garden)
     assert r.code == 130
     assert "Traceback" not in r.err
