@@ -26,9 +26,9 @@ from coopledger.node import (
 from coopledger.protocol import ALERT_NEEDS, ALERT_WINDOW_MS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
-from ._govcommon import view
 from ._options import member_federation, opened, trimmed, who
 from ._render import print_json
+from ._views import fetch as view
 from ._writer import write
 
 if TYPE_CHECKING:

@@ -50,10 +50,10 @@ from ._common import (
     parse_time,
 )
 from ._economy import find_coop
-from ._govcommon import view
 from ._misconduct import misconduct_lines
 from ._options import coop_label, member_federation, opened, trimmed, who
 from ._render import entry_json, print_json
+from ._views import fetch as view
 from ._writer import append
 
 if TYPE_CHECKING:

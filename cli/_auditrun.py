@@ -47,7 +47,7 @@ from ._common import (
     out,
     parse_time,
 )
-from ._govcommon import coop_label, lookup
+from ._options import coop_label, lookup
 from ._render import print_json
 
 

@@ -9,14 +9,12 @@ anyway (written offline, raced by another co-op) is still flagged by the fold
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from coopledger.node import Home, Store, resolve_id
+from coopledger.node import resolve_id
 from coopledger.protocol import UNIT_KINDS, UNIT_NAME_PATTERN, Quantity, default_rules_value
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, out, print_csv
@@ -33,7 +31,6 @@ from ._options import (
     NoteOpt,
     choice,
     coop_label,
-    lookup,
     name_or_key,
     opened,
     qty,
@@ -44,7 +41,7 @@ from ._render import print_json, table
 from ._writer import write
 
 if TYPE_CHECKING:
-    from coopledger.protocol import Economy
+    pass
 
 UNIT_NAME = UNIT_NAME_PATTERN
 default_rules = default_rules_value  # SPEC §12.1's defaults, as `federation create` writes
@@ -66,19 +63,6 @@ federation_app = group("Federations of co-ops: create, invite, join, leave, rule
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `coop` app."""
     app.add_typer(federation_app, name="federation")
-
-
-# cli/_govcommon.py takes these four from here (its owner moves it to the shared ones).
-_lookup = lookup
-_name = coop_label
-_write = write
-
-
-@contextmanager
-def _economy(home: Path | None) -> Iterator[tuple[Home, Store, Economy]]:
-    """The home, its store and the economy now (cli/_options.py's ``opened``)."""
-    with opened(home) as (h, store, eco, _me):
-        yield h, store, eco
 
 
 # -- coop federation ------------------------------------------------------------------------

@@ -53,9 +53,9 @@ from ._common import (
     read_passphrase_file,
     unlock,
 )
-from ._govcommon import view
 from ._options import opened
 from ._render import entry_json, print_json, table
+from ._views import fetch as view
 from ._writer import write
 
 if TYPE_CHECKING:

@@ -23,9 +23,9 @@ from coopledger.protocol import MAX_BEACONS, MAX_POOL, MAX_SEATS
 from coopledger.protocol import verify_draw as verify
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, open_home, out
-from ._govcommon import view
 from ._options import member_federation, opened, read_text, who
 from ._render import print_json
+from ._views import fetch as view
 from ._writer import mandate_refs, write
 
 if TYPE_CHECKING:

@@ -24,9 +24,9 @@ from coopledger.protocol import MANDATE_ACTIONS, UNIT_NAME_PATTERN, VERDICTS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, out
 from ._common import parse_time as _parse_time
-from ._govcommon import view
 from ._options import DAY_MS, NoteOpt, body_of, opened, qty, trimmed, who
 from ._render import print_json
+from ._views import fetch as view
 from ._writer import write
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from coopledger.protocol import MAX_SANCTION_DAYS, drawn_coops
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, out, parse_time
 from ._economy import find_coop
-from ._govcommon import view
 from ._options import DAY_MS, coop_label, member_federation, opened, trimmed, who
 from ._render import print_json
+from ._views import fetch as view
 from ._writer import write
 
 if TYPE_CHECKING:

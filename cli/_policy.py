@@ -16,9 +16,9 @@ import typer
 from coopledger.protocol import METHODS
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, out
-from ._govcommon import view
 from ._options import NoteOpt, body_of, opened
 from ._render import print_json
+from ._views import fetch as view
 from ._writer import write
 
 policy_app = typer.Typer(

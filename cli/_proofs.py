@@ -20,8 +20,8 @@ from coopledger.protocol import MAX_PROOF_BYTES, ProofError, check_proof
 from coopledger.protocol import dump_proof as dumps
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, fail, format_ts, open_home, out
-from ._govcommon import view
 from ._render import print_json
+from ._views import fetch as view
 from ._writer import write
 
 checkpoint_app = typer.Typer(

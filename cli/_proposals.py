@@ -33,7 +33,6 @@ from coopledger.node import (
 from coopledger.protocol import MAX_REFS, OUTCOMES, STANCES, counted_positions, tally
 
 from ._common import HomeOpt, JsonOpt, PassFileOpt, err, fail, format_ts, out
-from ._govcommon import view
 from ._options import (
     NoteOpt,
     coop_label,
@@ -46,6 +45,7 @@ from ._options import (
 )
 from ._options import lookup as _lookup
 from ._render import print_json, table
+from ._views import fetch as view
 from ._writer import mandate_refs, write
 
 if TYPE_CHECKING:
