@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from ._decimal import ZERO, DecimalFormatError, Quantity
@@ -307,77 +307,81 @@ def _texts(name: str, value: object) -> None:
         _text(f"{name}[{i}]", v, 2000, long=True)
 
 
+def _enum(f: Field, value: object) -> None:
+    if value not in f.choices:
+        raise BadBody(f"must be one of {', '.join(f.choices)}", field=f.name)
+
+
+def _bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise BadBody("must be true or false", field=name)
+
+
+def _date(name: str, value: object) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+        raise BadBody("must be a date YYYY-MM-DD", field=name)
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadBody("is not a calendar date", field=name) from exc
+
+
+def _entry_id(name: str, value: object, refs: Collection[bytes]) -> None:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise BadBody("must be an entry id: 64 lower-case hex characters", field=name)
+    if bytes.fromhex(value) not in refs:
+        raise BadBody("the entry id must also be listed in refs", field=name)
+
+
+def _digest(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise BadBody("must be a SHA-256 hash: 64 lower-case hex characters", field=name)
+
+
+def _embedded(name: str, value: object) -> None:
+    if not isinstance(value, bytes):
+        raise BadBody("must be an entry's bytes (msgpack bin)", field=name)
+    if not 0 < len(value) <= MAX_EMBEDDED_ENTRY:
+        raise BadBody(f"must be 1 to {MAX_EMBEDDED_ENTRY} bytes", field=name)
+
+
+def _sig(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _HEX128.fullmatch(value):
+        raise BadBody("must be a signature: 128 lower-case hex characters", field=name)
+
+
+# Field type -> its check, called as check(field, value, refs). Most types need only
+# the field's name and the value; the others read the field's bounds or the refs.
+_Check = Callable[[Field, object, Collection[bytes]], object]  # what a check returns is unused
+
+
+def _by_name(check: Callable[[str, object], object]) -> _Check:
+    return lambda f, value, refs: check(f.name, value)
+
+
+FIELD_CHECKS: dict[str, _Check] = {
+    "text": lambda f, v, refs: _text(f.name, v, f.max_len, long=False),
+    "long_text": lambda f, v, refs: _text(f.name, v, f.max_len, long=True),
+    "enum": lambda f, v, refs: _enum(f, v),
+    "decimal": lambda f, v, refs: _decimal(f.name, v, zero_ok=f.zero_ok,
+                                           max_value=f.max_value),
+    "id": lambda f, v, refs: _entry_id(f.name, v, refs),
+    "actions": lambda f, v, refs: _actions(f.name, v, refs),
+    "int": lambda f, v, refs: _int(f.name, v, f.low, f.high),
+    **{t: _by_name(check) for t, check in (
+        ("bool", _bool), ("date", _date), ("coop", _hex_key), ("digest", _digest),
+        ("entry", _embedded), ("quarter", _quarter), ("needs", _needs),
+        ("checks", _checks), ("texts", _texts), ("sig", _sig), ("names", _names),
+        ("pool", _pool), ("policy", _policy), ("ranking", _ranking), ("coops", _coops),
+        ("period", _period), ("share", _share), ("unit_name", _unit_name),
+        ("items", _items), ("rules", _rules))},
+}
+
+
 def check_field(f: Field, value: object, refs: Collection[bytes]) -> None:
     """Raise BadBody (naming ``f.name``) unless ``value`` is of ``f``'s type; ``refs``
     are the entry's refs, which every entry id of the body must be among."""
-    name = f.name
-    if f.type in ("text", "long_text"):
-        _text(name, value, f.max_len, long=f.type == "long_text")
-    elif f.type == "enum":
-        if value not in f.choices:
-            raise BadBody(f"must be one of {', '.join(f.choices)}", field=name)
-    elif f.type == "bool":
-        if not isinstance(value, bool):
-            raise BadBody("must be true or false", field=name)
-    elif f.type == "date":
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value,
-                                                          re.ASCII):
-            raise BadBody("must be a date YYYY-MM-DD", field=name)
-        try:
-            datetime.date.fromisoformat(value)
-        except ValueError as exc:
-            raise BadBody("is not a calendar date", field=name) from exc
-    elif f.type == "decimal":
-        _decimal(name, value, zero_ok=f.zero_ok, max_value=f.max_value)
-    elif f.type == "id":
-        if not isinstance(value, str) or not _HEX64.fullmatch(value):
-            raise BadBody("must be an entry id: 64 lower-case hex characters", field=name)
-        if bytes.fromhex(value) not in refs:
-            raise BadBody("the entry id must also be listed in refs", field=name)
-    elif f.type == "coop":
-        _hex_key(name, value)
-    elif f.type == "digest":
-        if not isinstance(value, str) or not _HEX64.fullmatch(value):
-            raise BadBody("must be a SHA-256 hash: 64 lower-case hex characters", field=name)
-    elif f.type == "entry":
-        if not isinstance(value, bytes):
-            raise BadBody("must be an entry's bytes (msgpack bin)", field=name)
-        if not 0 < len(value) <= MAX_EMBEDDED_ENTRY:
-            raise BadBody(f"must be 1 to {MAX_EMBEDDED_ENTRY} bytes", field=name)
-    elif f.type == "quarter":
-        _quarter(name, value)
-    elif f.type == "needs":
-        _needs(name, value)
-    elif f.type == "checks":
-        _checks(name, value)
-    elif f.type == "texts":
-        _texts(name, value)
-    elif f.type == "sig":
-        if not isinstance(value, str) or not _HEX128.fullmatch(value):
-            raise BadBody("must be a signature: 128 lower-case hex characters", field=name)
-    elif f.type == "names":
-        _names(name, value)
-    elif f.type == "pool":
-        _pool(name, value)
-    elif f.type == "actions":
-        _actions(name, value, refs)
-    elif f.type == "policy":
-        _policy(name, value)
-    elif f.type == "ranking":
-        _ranking(name, value)
-    elif f.type == "coops":
-        _coops(name, value)
-    elif f.type == "int":
-        _int(name, value, f.low, f.high)
-    elif f.type == "period":
-        _period(name, value)
-    elif f.type == "share":
-        _share(name, value)
-    elif f.type == "unit_name":
-        _unit_name(name, value)
-    elif f.type == "items":
-        _items(name, value)
-    elif f.type == "rules":
-        _rules(name, value)
-    else:  # pragma: no cover - a schema typo is our bug
+    check = FIELD_CHECKS.get(f.type)
+    if check is None:  # pragma: no cover - a schema typo is our bug
         raise AssertionError(f"unknown field type {f.type}")
+    check(f, value, refs)
