@@ -19,6 +19,14 @@ from coopledger.protocol import default_rules_value
 T = 1_800_000_000_000
 
 
+def _after_genesis(h: Home) -> int:
+    """T, or just after the home's entries when the real clock is past T: Home.init
+    stamps the genesis with the clock, and a rotation must come after it on any day the
+    suite runs (at equal times the key entries would sort by id, a coin toss)."""
+    with Store.open(h.store_path) as store:
+        return max(T, max(e.ts for e in store.entries()) + 1)
+
+
 def test_init_with_identity_writes_it_to_coop_toml(tmp_path: Path) -> None:
     garden, _ = Home.init(tmp_path / "garden", "Garden")
     assert garden.identity == garden.author
@@ -50,7 +58,7 @@ def test_rotate_key_switches_the_home_to_a_new_key(tmp_path: Path, sealed: bool)
     pw = b"correct horse" if sealed else None
     h, _ = Home.init(tmp_path / "garden", "Garden", pw)
     old = h.author
-    r = h.rotate_key(pw, T)
+    r = h.rotate_key(pw, _after_genesis(h))
     assert (r.old, r.identity) == (old, old)
     assert h.author == r.new != old and h.identity == old
     assert _log(h, old) == [("genesis", 1), ("key.add", 2), ("key.revoke", 3)]
@@ -87,8 +95,9 @@ def test_rotate_key_switches_the_home_to_a_new_key(tmp_path: Path, sealed: bool)
 def test_rotating_twice_keeps_the_identity(tmp_path: Path) -> None:
     h, _ = Home.init(tmp_path / "garden", "Garden")
     root = h.author
-    first = h.rotate_key(None, T)
-    second = h.rotate_key(None, T + 1000)
+    t = _after_genesis(h)
+    first = h.rotate_key(None, t)
+    second = h.rotate_key(None, t + 1000)
     assert second.old == first.new and second.identity == root
     assert Home.open(h.path).identity == root
     with Store.open(h.store_path) as store:
@@ -104,14 +113,14 @@ def test_an_interrupted_rotation_finishes_on_the_next_try(tmp_path: Path) -> Non
     nxt = SecretKey.generate()
     (h.path / (KEY_FILE + NEXT)).write_bytes(plain_secret(nxt.raw))
     os.chmod(h.path / (KEY_FILE + NEXT), 0o600)
-    r = h.rotate_key(None, T)
+    r = h.rotate_key(None, _after_genesis(h))
     assert r.new == nxt.public.raw
     assert _log(h, old) == [("genesis", 1), ("key.add", 2), ("key.revoke", 3)]
 
 
 def test_a_switch_stopped_between_the_renames_completes_on_unlock(tmp_path: Path) -> None:
     h, _ = Home.init(tmp_path / "garden", "Garden")
-    r = h.rotate_key(None, T)
+    r = h.rotate_key(None, _after_genesis(h))
     # Simulate the crash: coop.toml names the new key, but key still holds the old one
     # and the new one waits in key.next.
     new_blob = (h.path / KEY_FILE).read_bytes()
@@ -147,7 +156,7 @@ def test_replication_of_a_rotated_home_covers_both_keys(tmp_path: Path) -> None:
         gs.append(gkey, kind="federation.join", ts=T, refs=[fed.id, inv.id], body={
             "federation": fed.id.hex(), "invite": inv.id.hex()})
     old = garden.author
-    r = garden.rotate_key(None, T + 1000)
+    r = garden.rotate_key(None, _after_genesis(garden) + 1000)
     with Store.open(garden.store_path) as gs:
         state = gs.state()
     for me in (r.new, old):
